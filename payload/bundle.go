@@ -1,0 +1,26 @@
+package payload
+
+import "path"
+
+// Product is the product's short name: the README title, the version
+// output, and the runner's folder under ProgramData.
+const Product = "fixstick"
+
+// Names of the files and folders at a bundle's root.
+const (
+	PayloadDir  = "payloads"       // payloads/<artifact-id>/<file>
+	RunnerAMD64 = "runner.exe"     // windows/amd64, Windows 10 / Server 2016 and later
+	RunnerX86   = "runner-x86.exe" // windows/386, same systems
+	LegacyDir   = "legacy"         // the XP to 8.1 executor
+	StartCmd    = "START.cmd"      // picks the right runner for the machine
+	ReadmeTxt   = "README.txt"     // the technician's instructions
+	ReportsDir  = "reports"        // reports/<COMPUTERNAME>/, written by runners; not in the lock
+)
+
+// PayloadPath is where an artifact's file (or a file extracted from it)
+// lives in the bundle. Each artifact has its own folder, so that two
+// artifacts may share a file name and each installer is copied, and run,
+// alone.
+func PayloadPath(artifactID, name string) string {
+	return path.Join(PayloadDir, artifactID, name)
+}
