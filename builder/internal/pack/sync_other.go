@@ -1,0 +1,15 @@
+//go:build !windows
+
+package pack
+
+import "os"
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

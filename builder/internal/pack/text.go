@@ -1,0 +1,177 @@
+package pack
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"fixstick/payload"
+)
+
+// startCmd picks the runner for the machine it runs on. It reads the
+// version numbers from `ver`, never words: `ver` is localized ("Version",
+// "Versión") and Wine prints "Microsoft Windows 5.1.2600" with no
+// brackets, so it takes the first word that starts "N.N".
+const startCmd = `@echo off
+rem START.cmd: run this bundle on this computer, as Administrator.
+rem Windows 10 and later:   runner.exe (64-bit) or runner-x86.exe (32-bit).
+rem Windows XP SP3 to 8.1:  legacy\run.cmd.
+setlocal
+set "HERE=%~dp0"
+set "MAJOR="
+set "MINOR="
+for /f "delims=" %%v in ('ver') do call :parsever "%%v"
+if not defined MAJOR (
+  echo Could not read the Windows version from "ver".
+  goto fail
+)
+echo Windows version %MAJOR%.%MINOR%
+if %MAJOR% GEQ 10 goto modern
+if %MAJOR% LSS 5 goto unsupported
+if %MAJOR% EQU 5 if %MINOR% LSS 1 goto unsupported
+
+rem Windows XP to 8.1: the legacy executor.
+call "%HERE%legacy\run.cmd" %*
+set "RC=%ERRORLEVEL%"
+goto done
+
+:modern
+rem A 32-bit cmd on 64-bit Windows sees x86 here and the real
+rem architecture in PROCESSOR_ARCHITEW6432.
+set "ARCH=%PROCESSOR_ARCHITECTURE%"
+if defined PROCESSOR_ARCHITEW6432 set "ARCH=%PROCESSOR_ARCHITEW6432%"
+set "RUNNER=runner-x86.exe"
+if /i "%ARCH%"=="AMD64" set "RUNNER=runner.exe"
+rem ARM64 Windows runs the 32-bit x86 runner.
+"%HERE%%RUNNER%" %*
+set "RC=%ERRORLEVEL%"
+goto done
+
+:unsupported
+echo This bundle needs Windows XP SP3 or later.
+goto fail
+
+:fail
+set "RC=1"
+
+:done
+if not defined FIXSTICK_NOPAUSE pause
+exit /b %RC%
+
+rem parsever LINE: MAJOR and MINOR from the first word that starts "N.N".
+:parsever
+set "LINE=%~1"
+set "LINE=%LINE:[= %"
+set "LINE=%LINE:]= %"
+for %%w in (%LINE%) do call :word "%%w"
+goto :eof
+
+:word
+if defined MAJOR goto :eof
+echo %~1| findstr /r "^[0-9][0-9]*\.[0-9][0-9]*" >nul || goto :eof
+for /f "tokens=1,2 delims=." %%m in ("%~1") do (
+  set "MAJOR=%%m"
+  set "MINOR=%%n"
+)
+goto :eof
+`
+
+// readme is the technician's README.txt, generated from the lock (what
+// will run) and the manifest (what the procedure is for).
+func readme(m *payload.Manifest, l *payload.Lock) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	p("%s", m.Title)
+	p("%s", strings.Repeat("=", min(len(m.Title), 78)))
+	p("")
+	if d := strings.TrimSpace(m.Description); d != "" {
+		p("%s", d)
+		p("")
+	}
+	p("Manifest %s, built by %s builder %s, dated %s.", m.ID, payload.Product, l.Builder, l.Created)
+	p("")
+	p("HOW TO RUN IT")
+	p("")
+	p("1. Check the bundle: compare the SHA-256 of the zip with the hash published")
+	p("   beside it (the .zip.sha256 file), before you copy it to the broken computer:")
+	p("     certutil -hashfile BUNDLE.zip SHA256      (Windows)")
+	p("     sha256sum BUNDLE.zip                      (Linux)")
+	p("2. Unpack the whole zip to a folder (or a USB stick) on the broken computer.")
+	p("3. Right-click START.cmd and choose \"Run as administrator\".")
+	p("   START.cmd picks the program for this computer: runner.exe on Windows 10")
+	p("   and later, legacy\\run.cmd on Windows XP SP3 to 8.1. Each checks every file")
+	p("   of the bundle against bundle.lock.json before it runs anything.")
+	p("4. When a step needs a restart, the computer restarts and the bundle goes on")
+	p("   by itself after you log on again (do not remove the stick or the folder).")
+	p("5. The report is written to reports\\<COMPUTER NAME>\\report.json in this")
+	p("   folder (and a copy in the computer's ProgramData\\%s folder).", payload.Product)
+	p("")
+	p("WHAT IT DOES, STEP BY STEP")
+	p("")
+	for i, s := range l.Steps {
+		title := s.Title
+		if title == "" {
+			title = s.ID
+		}
+		p("%d. %s  [%s]", i+1, title, s.ID)
+		switch {
+		case s.Kind == payload.KindDetect:
+			p("   Records what is installed (%s) for the steps below.", s.Detect)
+		case s.Kind == payload.KindMSI:
+			p("   Installs %s with msiexec /i.", winPath(s.Program))
+		case s.Kind == payload.KindMSP:
+			p("   Applies the patch %s with msiexec /update.", winPath(s.Program))
+		case s.Kind == payload.KindMSU:
+			p("   Installs the update %s with wusa.", winPath(s.Program))
+		default:
+			p("   Runs %s", winPath(s.Program))
+		}
+		if s.Args != "" {
+			p("   with: %s", s.Args)
+		}
+		if s.When != nil {
+			p("   Only if %s.", s.When.String())
+		}
+		if s.Unless != nil {
+			p("   Skipped if %s.", s.Unless.String())
+		}
+		switch s.Reboot {
+		case payload.RebootAfter:
+			p("   The computer restarts after this step.")
+		case payload.RebootNever:
+			p("   Never restarts the computer, whatever the installer says.")
+		default:
+			if s.Kind != payload.KindDetect {
+				p("   Restarts the computer if the installer asks for it.")
+			}
+		}
+		if s.Kind != payload.KindDetect {
+			p("   Stopped after %s.", time.Duration(s.Timeout)*time.Second)
+		}
+		if s.Skip != "" {
+			p("   NOT IN THIS BUNDLE: %s; this step will be skipped.", s.Skip)
+		}
+		p("")
+	}
+	if len(m.References) > 0 {
+		p("REFERENCES")
+		p("")
+		for _, r := range m.References {
+			p("  %s", r)
+		}
+		p("")
+	}
+	p("Do not edit the files of this bundle: the programs refuse to run a bundle")
+	p("whose files do not match bundle.lock.json.")
+	return b.String()
+}
+
+// winPath shows a bundle path the way Windows does.
+func winPath(p string) string { return strings.ReplaceAll(p, "/", `\`) }
+
+// crlf gives text Windows line endings: Notepad before Windows 10 1809
+// and cmd.exe's parser want them.
+func crlf(s string) []byte {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return []byte(strings.ReplaceAll(s, "\n", "\r\n"))
+}

@@ -1,0 +1,278 @@
+package pack
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fixstick/payload"
+)
+
+func writeBundleDir(t *testing.T, o Options, dir string) *Bundle {
+	t.Helper()
+	b, err := Prepare(context.Background(), o, filepath.Dir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	if err := b.WriteDir(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func verifyProblems(t *testing.T, p string) []string {
+	t.Helper()
+	r, err := Verify(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Problems
+}
+
+func wantProblem(t *testing.T, probs []string, want string) {
+	t.Helper()
+	for _, p := range probs {
+		if strings.Contains(p, want) {
+			return
+		}
+	}
+	t.Errorf("problems %q, want one with %q", probs, want)
+}
+
+// Every file of a folder bundle is checked: a flipped byte anywhere is
+// caught, and named.
+func TestVerifyDirFlippedByte(t *testing.T) {
+	o := fixture(t)
+	dir := filepath.Join(t.TempDir(), "stick")
+	b := writeBundleDir(t, o, dir)
+	if probs := verifyProblems(t, dir); len(probs) != 0 {
+		t.Fatalf("fresh folder: %q", probs)
+	}
+	for _, f := range append(b.Lock.Files, payload.LockFile{Path: payload.LockName}) {
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		orig, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := bytes.Clone(orig)
+		bad[len(bad)/2] ^= 0x01
+		os.WriteFile(p, bad, 0o644)
+		probs := verifyProblems(t, dir)
+		if f.Path == payload.LockName {
+			if len(probs) == 0 {
+				t.Errorf("flipped byte in the lock not caught")
+			}
+		} else {
+			wantProblem(t, probs, f.Path+": content differs")
+		}
+		os.WriteFile(p, orig, 0o644)
+	}
+	if probs := verifyProblems(t, dir); len(probs) != 0 {
+		t.Fatalf("restored folder: %q", probs)
+	}
+}
+
+func TestVerifyDirMissingExtraEdited(t *testing.T) {
+	o := fixture(t)
+	dir := filepath.Join(t.TempDir(), "stick")
+	writeBundleDir(t, o, dir)
+
+	os.Rename(filepath.Join(dir, "runner.exe"), filepath.Join(dir, "gone"))
+	probs := verifyProblems(t, dir)
+	wantProblem(t, probs, "runner.exe: missing")
+	wantProblem(t, probs, "gone: extra file")
+	os.Rename(filepath.Join(dir, "gone"), filepath.Join(dir, "runner.exe"))
+
+	os.WriteFile(filepath.Join(dir, "payloads", "setup", "version.dll"), []byte("planted"), 0o644)
+	wantProblem(t, verifyProblems(t, dir), "payloads/setup/version.dll: extra file")
+	os.Remove(filepath.Join(dir, "payloads", "setup", "version.dll"))
+
+	// Reports are the runners' and never in the lock.
+	os.MkdirAll(filepath.Join(dir, "reports", "PC-17"), 0o755)
+	os.WriteFile(filepath.Join(dir, "reports", "PC-17", "report.json"), []byte("{}"), 0o644)
+	if probs := verifyProblems(t, dir); len(probs) != 0 {
+		t.Fatalf("reports/ reported: %q", probs)
+	}
+
+	// A hand edit that keeps the JSON valid: the args of a step.
+	lp := filepath.Join(dir, payload.LockName)
+	orig, _ := os.ReadFile(lp)
+	os.WriteFile(lp, bytes.Replace(orig, []byte(`"args": "/q"`), []byte(`"args": "/q /evil"`), 1), 0o644)
+	wantProblem(t, verifyProblems(t, dir), "does not match the lock's content")
+	// A hand edit of a file's hash, with the file changed to match.
+	l, _ := ParseLock(orig)
+	data := []byte("MZ replaced")
+	for i := range l.Files {
+		if l.Files[i].Path == "runner.exe" {
+			l.Files[i].SHA256, l.Files[i].Size = sha(data), int64(len(data))
+		}
+	}
+	edited, _ := MarshalLock(l)
+	os.WriteFile(lp, edited, 0o644)
+	os.WriteFile(filepath.Join(dir, "runner.exe"), data, 0o644)
+	probs = verifyProblems(t, dir)
+	wantProblem(t, probs, "does not match the lock's content")
+	if len(probs) != 1 {
+		t.Errorf("problems %q", probs)
+	}
+	os.Remove(lp)
+	wantProblem(t, verifyProblems(t, dir), "bundle.lock.json: missing")
+}
+
+// The zip is checked the same way: rewrite it with one entry changed.
+func TestVerifyZip(t *testing.T) {
+	o := fixture(t)
+	out := filepath.Join(t.TempDir(), "b.zip")
+	build(t, o, out)
+	for name, tc := range map[string]struct {
+		edit func(name string, data []byte) (string, []byte)
+		add  bool
+		want string
+	}{
+		"flip": {edit: func(n string, d []byte) (string, []byte) {
+			if n == "payloads/setup/setup.exe" {
+				d = bytes.Clone(d)
+				d[3] ^= 0x80
+			}
+			return n, d
+		}, want: "payloads/setup/setup.exe: content differs"},
+		"missing": {edit: func(n string, d []byte) (string, []byte) {
+			if n == "legacy/run.cmd" {
+				return "", nil
+			}
+			return n, d
+		}, want: "legacy/run.cmd: missing"},
+		"extra": {add: true, want: "setup.bat: extra file"},
+		"lock": {edit: func(n string, d []byte) (string, []byte) {
+			if n == payload.LockName {
+				d = bytes.Replace(d, []byte(`"timeout_seconds": 1800`), []byte(`"timeout_seconds": 1801`), 1)
+			}
+			return n, d
+		}, want: "the lock was edited after the build"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			bad := filepath.Join(t.TempDir(), "bad.zip")
+			rewriteZip(t, out, bad, tc.edit, tc.add)
+			wantProblem(t, verifyProblems(t, bad), tc.want)
+		})
+	}
+}
+
+func rewriteZip(t *testing.T, src, dst string, edit func(string, []byte) (string, []byte), add bool) {
+	t.Helper()
+	zr, err := zip.OpenReader(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	f, _ := os.Create(dst)
+	defer f.Close()
+	zw := zip.NewWriter(f)
+	for _, e := range zr.File {
+		r, _ := e.Open()
+		d, _ := io.ReadAll(r)
+		r.Close()
+		n := e.Name
+		if edit != nil {
+			n, d = edit(n, d)
+		}
+		if n == "" {
+			continue
+		}
+		w, _ := zw.Create(n)
+		w.Write(d)
+	}
+	if add {
+		w, _ := zw.Create("setup.bat")
+		w.Write([]byte("@echo pwned"))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWriteDirRefusesForeignFolder(t *testing.T) {
+	o := fixture(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "thesis.docx"), []byte("years of work"), 0o644)
+	b, err := Prepare(context.Background(), o, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.WriteDir(context.Background(), dir); err == nil || !strings.Contains(err.Error(), "holds no bundle") {
+		t.Fatalf("error %v", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("folder changed: %v", ents)
+	}
+
+	// A bundle of another manifest is refused too.
+	other := filepath.Join(t.TempDir(), "other")
+	o2 := fixture(t)
+	o2.Manifest.ID = "other"
+	writeBundleDir(t, o2, other)
+	if err := b.WriteDir(context.Background(), other); err == nil || !strings.Contains(err.Error(), "another manifest (other)") {
+		t.Fatalf("error %v", err)
+	}
+
+	// A previous bundle of the same manifest with a stranger's file in it.
+	same := filepath.Join(t.TempDir(), "same")
+	writeBundleDir(t, fixture(t), same)
+	os.WriteFile(filepath.Join(same, "notes.txt"), []byte("mine"), 0o644)
+	if err := b.WriteDir(context.Background(), same); err == nil || !strings.Contains(err.Error(), "notes.txt") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+// Rebuilding onto a stick that holds an older bundle of the same manifest
+// replaces it: new files written, old ones removed, reports kept.
+func TestWriteDirReplacesPreviousBundle(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "stick")
+	writeBundleDir(t, fixture(t), dir)
+	os.MkdirAll(filepath.Join(dir, "reports", "PC-1"), 0o755)
+	os.WriteFile(filepath.Join(dir, "reports", "PC-1", "report.json"), []byte("{}"), 0o644)
+
+	o := fixture(t)
+	o.Manifest.Artifacts = o.Manifest.Artifacts[:1]
+	o.Manifest.Steps = []payload.Step{o.Manifest.Steps[3]}
+	b := writeBundleDir(t, o, dir)
+	if probs := verifyProblems(t, dir); len(probs) != 0 {
+		t.Fatalf("after rewrite: %q", probs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "payloads", "tools")); !os.IsNotExist(err) {
+		t.Errorf("old payload folder left: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "reports", "PC-1", "report.json")); err != nil {
+		t.Errorf("report removed: %v", err)
+	}
+	if len(b.Lock.Steps) != 1 {
+		t.Errorf("steps %v", b.Lock.Steps)
+	}
+}
+
+// A failed zip build leaves no output and no temp file behind.
+func TestWriteZipFailureLeavesNothing(t *testing.T) {
+	o := fixture(t)
+	b, err := Prepare(context.Background(), o, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	// The cached installer changes after fetch verified it.
+	os.WriteFile(o.Sources["setup"].Path, []byte("MZ short"), 0o644)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "b.zip")
+	if _, _, err := b.WriteZip(context.Background(), out); err == nil || !strings.Contains(err.Error(), "changed since it was verified") {
+		t.Fatalf("error %v", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("left behind: %v", ents)
+	}
+}

@@ -1,0 +1,223 @@
+package pack
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/klauspost/compress/zip"
+)
+
+// The zip is written with klauspost/compress/zip, the layer under
+// mholt/archives, rather than archives.Zip.Archive: Archive uses one
+// compression method for every entry (we store payloads and deflate the
+// small text files), takes the entries' times from a FileInfo, and closes
+// its zip writer in a defer that drops the error, so a failed central
+// directory write (disk full) would go unreported.
+
+// copyBufSize is the copy buffer: large enough that a 231 MB installer is
+// a few hundred reads, small enough for the 64 MiB memory budget.
+const copyBufSize = 1 << 20
+
+// WriteZip writes the bundle as a zip at out, and its SHA-256 beside it in
+// out.sha256 (sha256sum's format). The zip goes to a temp file in out's
+// folder, is synced, re-opened and checked, and only then renamed: a failed
+// build leaves neither out nor a temp file. It returns the zip's SHA-256
+// and size.
+func (b *Bundle) WriteZip(ctx context.Context, out string) (sum string, size int64, err error) {
+	dir, base := filepath.Split(out)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return "", 0, fmt.Errorf("writing %s: %w", out, err)
+	}
+	side := out + ".sha256"
+	var sideTmp string
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+			if sideTmp != "" {
+				os.Remove(sideTmp)
+			}
+		}
+	}()
+
+	h := sha256.New()
+	cw := &countWriter{w: io.MultiWriter(tmp, h)}
+	bw := bufio.NewWriterSize(cw, copyBufSize)
+	headers, err := b.writeZip(ctx, bw)
+	if err != nil {
+		return "", 0, fmt.Errorf("writing %s: %w", out, err)
+	}
+	if err := bw.Flush(); err != nil {
+		return "", 0, fmt.Errorf("writing %s: %w", out, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return "", 0, fmt.Errorf("writing %s: %w", out, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return "", 0, fmt.Errorf("writing %s: %w", out, err)
+	}
+	if err := b.checkZip(tmp.Name(), headers); err != nil {
+		return "", 0, fmt.Errorf("writing %s: the zip written does not read back: %w", out, err)
+	}
+	sum = hex.EncodeToString(h.Sum(nil))
+	sideTmp, err = writeTemp(filepath.Dir(side), filepath.Base(side), []byte(sum+"  "+base+"\n"))
+	if err != nil {
+		return "", 0, fmt.Errorf("writing %s: %w", side, err)
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return "", 0, fmt.Errorf("writing %s: %w", out, err)
+	}
+	if err := os.Rename(sideTmp, side); err != nil {
+		os.Remove(out)
+		return "", 0, fmt.Errorf("writing %s: %w", side, err)
+	}
+	if err := syncDir(dir); err != nil {
+		return "", 0, fmt.Errorf("writing %s: %w", out, err)
+	}
+	return sum, cw.n, nil
+}
+
+// writeZip writes every entry in order and closes the zip writer, which
+// writes the central directory; its error is the one that matters.
+func (b *Bundle) writeZip(ctx context.Context, w io.Writer) ([]*zip.FileHeader, error) {
+	zw := zip.NewWriter(w)
+	buf := make([]byte, copyBufSize)
+	headers := make([]*zip.FileHeader, 0, len(b.entries))
+	for _, e := range b.entries {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		fh := &zip.FileHeader{Name: e.path, Method: zip.Store, Modified: b.created}
+		if e.deflate {
+			fh.Method = zip.Deflate
+		}
+		fh.SetMode(0o644)
+		ew, err := zw.CreateHeader(fh)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", e.path, err)
+		}
+		if err := e.copyTo(ew, buf); err != nil {
+			return nil, err
+		}
+		headers = append(headers, fh)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("finishing the zip: %w", err)
+	}
+	return headers, nil
+}
+
+// copyTo writes the entry's bytes to w and checks their count. A payload's
+// bytes are not hashed again here: fetch hashed the cache file just before
+// (and extraction hashed what it wrote), and a second pass over a 231 MB
+// installer costs more than the rest of the build. The zip's CRC-32 and the
+// re-read of the central directory guard the write.
+func (e *entry) copyTo(w io.Writer, buf []byte) error {
+	if e.data != nil {
+		_, err := w.Write(e.data)
+		return err
+	}
+	f, err := os.Open(e.disk)
+	if err != nil {
+		return fmt.Errorf("%s: %w", e.path, err)
+	}
+	defer f.Close()
+	// Hide f's WriteTo, which would copy in 32 KiB pieces.
+	n, err := io.CopyBuffer(w, io.LimitReader(struct{ io.Reader }{f}, e.size+1), buf)
+	if err != nil {
+		return fmt.Errorf("%s: reading %s: %w", e.path, e.disk, err)
+	}
+	if n != e.size {
+		return fmt.Errorf("%s: %s changed since it was verified: %d bytes, want %d", e.path, e.disk, n, e.size)
+	}
+	return nil
+}
+
+// checkZip re-opens the written zip and checks its central directory
+// against what was written: the names, sizes, methods and CRC-32s, and the
+// full content of the small generated files (the lock among them).
+func (b *Bundle) checkZip(name string, headers []*zip.FileHeader) error {
+	zr, err := zip.OpenReader(name)
+	if err != nil {
+		return err
+	}
+	defer zr.Close()
+	if len(zr.File) != len(b.entries) {
+		return fmt.Errorf("%d entries, want %d", len(zr.File), len(b.entries))
+	}
+	for i, f := range zr.File {
+		e, h := &b.entries[i], headers[i]
+		if f.Name != e.path || f.UncompressedSize64 != uint64(e.size) || f.CRC32 != h.CRC32 || f.Method != h.Method {
+			return fmt.Errorf("entry %d is %q (%d bytes, crc %08x), want %q (%d bytes, crc %08x)", i, f.Name, f.UncompressedSize64, f.CRC32, e.path, e.size, h.CRC32)
+		}
+		if e.data == nil {
+			continue
+		}
+		r, err := f.Open()
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.Name, err)
+		}
+		got, err := io.ReadAll(io.LimitReader(r, e.size+1))
+		r.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.Name, err)
+		}
+		if !bytes.Equal(got, e.data) {
+			return fmt.Errorf("%s: content differs from what was written", f.Name)
+		}
+	}
+	return nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func hashBytes(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func sortEntries(es []entry) {
+	sort.Slice(es, func(i, j int) bool { return es[i].path < es[j].path })
+}
+
+// writeTemp writes data to a new temp file in dir, synced and closed, and
+// returns its name; the caller renames it into place.
+func writeTemp(dir, base string, data []byte) (string, error) {
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}

@@ -1,0 +1,95 @@
+// Package runnerbin finds the runner programs (runner.exe for windows/amd64,
+// runner-x86.exe for windows/386) that go into every bundle.
+//
+// The released builder (make build) carries them inside, built with the
+// tag embedrunner from bin/, where the Makefile copies them. A builder
+// built without the tag (go build, go test) looks, in order, in the folder
+// given with --runner-dir, in $FIXSTICK_RUNNER_DIR, beside the builder
+// executable, and in dist/ at the module root (where make runner puts
+// them). An explicit folder always wins over the embedded programs, so a
+// runner can be tried without rebuilding the builder.
+package runnerbin
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"fixstick/builder/internal/pack"
+	"fixstick/payload"
+)
+
+// EnvDir names the environment variable that gives the runners' folder.
+const EnvDir = "FIXSTICK_RUNNER_DIR"
+
+// Names are the runner programs' file names, in the folder and the bundle.
+var Names = []string{payload.RunnerAMD64, payload.RunnerX86}
+
+// Load returns the runner programs. dir is --runner-dir ("" when not
+// given); getenv reads the environment.
+func Load(dir string, getenv func(string) string) ([]pack.File, string, error) {
+	if dir != "" {
+		fs, err := fromDir(dir)
+		return fs, dir, err
+	}
+	if d := getenv(EnvDir); d != "" {
+		fs, err := fromDir(d)
+		if err != nil {
+			return nil, "", fmt.Errorf("%s: %w", EnvDir, err)
+		}
+		return fs, d, nil
+	}
+	if fs := embedded(); fs != nil {
+		return fs, "embedded", nil
+	}
+	var tried []string
+	for _, d := range searchDirs() {
+		fs, err := fromDir(d)
+		if err == nil {
+			return fs, d, nil
+		}
+		tried = append(tried, d)
+	}
+	return nil, "", fmt.Errorf("runner programs not found (looked in %v): run make runner, or give --runner-dir DIR", tried)
+}
+
+func fromDir(dir string) ([]pack.File, error) {
+	var fs []pack.File
+	for _, n := range Names {
+		b, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("no %s in %s: run make runner", n, dir)
+			}
+			return nil, err
+		}
+		if len(b) < 2 || string(b[:2]) != "MZ" {
+			return nil, fmt.Errorf("%s is not a Windows program", filepath.Join(dir, n))
+		}
+		fs = append(fs, pack.File{Path: n, Data: b})
+	}
+	return fs, nil
+}
+
+// searchDirs are the folders a development builder looks in: beside its
+// executable (dist/builder with dist/runner.exe), then dist/ at the root
+// of the module the working directory is in.
+func searchDirs() []string {
+	var ds []string
+	if exe, err := os.Executable(); err == nil {
+		ds = append(ds, filepath.Dir(exe))
+	}
+	if wd, err := os.Getwd(); err == nil {
+		for d := wd; ; d = filepath.Dir(d) {
+			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+				ds = append(ds, filepath.Join(d, "dist"))
+				break
+			}
+			if filepath.Dir(d) == d {
+				break
+			}
+		}
+	}
+	return ds
+}
