@@ -1,0 +1,705 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"fixstick/payload"
+)
+
+// Defaults for the bounds an Engine applies when its fields are zero.
+const (
+	DefaultRetryFor   = 20 * time.Minute // how long "retry" (1618) outcomes are retried
+	DefaultRetryFirst = 15 * time.Second // the first wait; it doubles up to RetryMaxWait
+	RetryMaxWait      = 2 * time.Minute
+	DefaultMaxReboots = 5
+)
+
+// Engine runs bundles. Set Sys and Out; the rest has defaults.
+type Engine struct {
+	Sys System
+	// Out is what the person at the machine reads; the same lines go to
+	// the human log in the private folder.
+	Out io.Writer
+	// Runner names this program in reports ("runner.exe 1.2.3").
+	Runner string
+	// Self is the running executable, copied into the private folder so
+	// that the run after a reboot starts from there, never from the stick.
+	Self  string
+	Clock Clock
+	// RetryFor bounds how long a step whose outcome is "retry" is run again;
+	// RetryFirst is the first wait between tries.
+	RetryFor, RetryFirst time.Duration
+	// MaxReboots bounds the restarts one bundle may ask for.
+	MaxReboots int
+	// save writes the journal; tests replace it to simulate a crash between
+	// two writes.
+	save func(name string, data []byte) error
+
+	log io.Writer // the human log while Run runs
+}
+
+func (e *Engine) clock() Clock {
+	if e.Clock == nil {
+		return realClock{}
+	}
+	return e.Clock
+}
+
+func (e *Engine) now() string { return e.clock().Now().UTC().Format(time.RFC3339) }
+
+func (e *Engine) say(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	fmt.Fprintln(e.Out, msg)
+	if e.log != nil {
+		fmt.Fprintf(e.log, "%s %s\n", e.clock().Now().Format("2006-01-02 15:04:05"), msg)
+	}
+}
+
+// ErrNotElevated is returned when the runner lacks administrator rights.
+var ErrNotElevated = errors.New("the runner needs administrator rights: right-click START.cmd and choose \"Run as administrator\"")
+
+// CheckElevated refuses to go on without administrator rights.
+func (e *Engine) CheckElevated() error {
+	ok, err := e.Sys.Elevated()
+	if err != nil {
+		return fmt.Errorf("checking for administrator rights: %w", err)
+	}
+	if !ok {
+		return ErrNotElevated
+	}
+	return nil
+}
+
+// Bundle is a bundle folder whose files all matched its lock.
+type Bundle struct {
+	Dir    string
+	Lock   *payload.Lock
+	Extras []string // files the lock does not list; never run
+}
+
+// Open reads dir's lock and verifies every file against it.
+func (e *Engine) Open(dir string) (*Bundle, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	l, err := ReadLock(abs)
+	if err != nil {
+		return nil, err
+	}
+	extras, err := Verify(abs, l)
+	b := &Bundle{Dir: abs, Lock: l, Extras: extras}
+	if err != nil {
+		return b, err
+	}
+	return b, nil
+}
+
+// Paths are the places a bundle uses in its private folder. The names are
+// short on purpose: installers still break on paths near MAX_PATH.
+type Paths struct {
+	Root    string // %ProgramData%\fixstick\<bundle-id>
+	Bundle  string // Root\b: the verified copy of the bundle
+	Runner  string // Root\runner.exe: what RunOnce starts after a reboot
+	Journal string
+	Report  string
+	Log     string // the human log
+	Logs    string // Root\logs: installers' own logs
+	Work    string // Root\w\<n>: each step's empty working folder
+}
+
+// PathsFor returns the private paths of a bundle.
+func (e *Engine) PathsFor(bundleID string) (Paths, error) {
+	base, err := e.Sys.PrivateRoot()
+	if err != nil {
+		return Paths{}, err
+	}
+	root := filepath.Join(base, bundleID)
+	return Paths{
+		Root:    root,
+		Bundle:  filepath.Join(root, "b"),
+		Runner:  filepath.Join(root, "runner.exe"),
+		Journal: filepath.Join(root, JournalName),
+		Report:  filepath.Join(root, payload.ReportName),
+		Log:     filepath.Join(root, "runner.log"),
+		Logs:    filepath.Join(root, "logs"),
+		Work:    filepath.Join(root, "w"),
+	}, nil
+}
+
+// RunOptions say how much the runner may do on its own.
+type RunOptions struct {
+	// Reboot restarts the machine without asking when a step needs it.
+	Reboot bool
+	// Confirm asks the person a yes/no question; nil means nobody is there.
+	Confirm func(question string) bool
+	// AfterReboot is set by the RunOnce entry: the restart a step asked for
+	// has happened.
+	AfterReboot bool
+}
+
+// ExitRebootRequired is the runner's exit status when the bundle stopped for
+// a restart (the same code installers use).
+const ExitRebootRequired = 3010
+
+// errStop ends a run after a journal write failed: the run must stop at
+// once, as if the power had gone, so it does nothing more.
+type errStop struct{ err error }
+
+func (e *errStop) Error() string { return "writing the journal: " + e.err.Error() }
+func (e *errStop) Unwrap() error { return e.err }
+
+// run is one Run's state.
+type run struct {
+	e    *Engine
+	b    *Bundle
+	p    Paths
+	j    *Journal
+	opt  RunOptions
+	ev   *evaluator
+	rep  payload.Report
+	note []string // said in the report's reason
+	// restart the machine once the report is written
+	restart bool
+}
+
+func (r *run) save() error {
+	data, err := r.j.marshal()
+	if err == nil {
+		save := r.e.save
+		if save == nil {
+			save = writeFileAtomic
+		}
+		err = save(r.p.Journal, data)
+	}
+	if err != nil {
+		return &errStop{err}
+	}
+	return nil
+}
+
+// Run runs an opened bundle on this machine and returns its report, which
+// it has also written into the private folder and, when it can, into the
+// bundle's reports folder. The caller has checked elevation.
+func (e *Engine) Run(ctx context.Context, b *Bundle, opt RunOptions) (*payload.Report, error) {
+	l := b.Lock
+	p, err := e.PathsFor(l.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	base := filepath.Dir(p.Root)
+	if err := e.Sys.MkdirPrivate(base); err != nil {
+		return nil, fmt.Errorf("creating the private folder %s: %w", base, err)
+	}
+	if err := e.Sys.MkdirPrivate(p.Root); err != nil {
+		return nil, fmt.Errorf("creating the private folder %s: %w", p.Root, err)
+	}
+	logf, err := os.OpenFile(p.Log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("opening the log: %w", err)
+	}
+	defer logf.Close()
+	e.log = logf
+	defer func() { e.log = nil }()
+
+	j, err := LoadJournal(p.Journal)
+	if err != nil {
+		return nil, err
+	}
+	if j == nil {
+		j = &Journal{Version: journalVersion, Bundle: l.Bundle, Created: e.now(), Facts: []string{}}
+	}
+	if j.Bundle != l.Bundle {
+		return nil, fmt.Errorf("journal %s belongs to bundle %q, not %q", p.Journal, j.Bundle, l.Bundle)
+	}
+	r := &run{e: e, b: b, p: p, j: j, opt: opt}
+	r.rep = payload.Report{Bundle: l.Bundle, Computer: e.Sys.ComputerName(), Runner: e.Runner, Started: e.now()}
+	e.say("%s: %s", l.Bundle, l.Title)
+
+	if !samePath(b.Dir, p.Bundle) {
+		if j.Origin == "" {
+			j.Origin = b.Dir
+		}
+		if err := r.copyBundle(); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.save(); err != nil {
+		return nil, err
+	}
+	if len(b.Extras) > 0 {
+		r.notef("files not listed in the lock were ignored: %s", strings.Join(b.Extras, ", "))
+	}
+	if stop, err := r.checkReboot(); err != nil || stop {
+		return r.finish(err)
+	}
+	return r.finish(r.steps(ctx))
+}
+
+func (r *run) notef(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	r.e.say("note: %s", msg)
+	r.note = append(r.note, msg)
+}
+
+// copyBundle copies every file of the lock into the private folder,
+// checking each one as it is copied, and the runner itself.
+func (r *run) copyBundle() error {
+	e, l := r.e, r.b.Lock
+	e.say("copying the bundle to %s", r.p.Bundle)
+	for _, f := range l.Files {
+		dst := filepath.Join(r.p.Bundle, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			return err
+		}
+		if err := copyVerified(filepath.Join(r.b.Dir, filepath.FromSlash(f.Path)), dst, f.Path, f.SHA256, f.Size); err != nil {
+			return err
+		}
+	}
+	lockData, err := os.ReadFile(filepath.Join(r.b.Dir, payload.LockName))
+	if err != nil {
+		return err
+	}
+	// The lock was checked when it was read; check the bytes copied are
+	// the bytes checked.
+	if _, err := ParseLock(lockData); err != nil {
+		return fmt.Errorf("the lock changed while the runner read it: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(r.p.Bundle, payload.LockName), lockData); err != nil {
+		return err
+	}
+	if e.Self != "" && !samePath(e.Self, r.p.Runner) {
+		sha, size, err := payload.HashFile(e.Self)
+		if err != nil {
+			return fmt.Errorf("copying the runner: %w", err)
+		}
+		if err := copyVerified(e.Self, r.p.Runner, "runner", sha, size); err != nil {
+			return fmt.Errorf("copying the runner: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkReboot handles a restart that a step asked for and Windows' own
+// pending restarts. stop means the run must end here.
+func (r *run) checkReboot() (stop bool, err error) {
+	pending := r.e.Sys.PendingReboot()
+	if r.j.AwaitingReboot {
+		if !r.opt.AfterReboot && len(pending) > 0 {
+			r.rep.Outcome = payload.ReportRebootRequired
+			r.rep.Reason = "a step asked for a restart and Windows still has one pending (" + strings.Join(pending, "; ") +
+				"): restart the computer; the runner continues by itself after the restart"
+			r.e.say("%s", r.rep.Reason)
+			return true, nil
+		}
+		r.j.AwaitingReboot = false
+		for i := range r.j.Steps {
+			if s := &r.j.Steps[i]; s.Status == payload.StatusRebootRequired {
+				s.Status = payload.StatusSucceeded
+				s.Reason = strings.TrimSpace(s.Reason + " (the computer was restarted afterwards)")
+			}
+		}
+		r.e.say("continuing after the restart")
+		return false, r.save()
+	}
+	if len(pending) > 0 {
+		r.notef("Windows reports a pending restart before any step ran (%s); installers may fail until the computer is restarted", strings.Join(pending, "; "))
+	}
+	return false, nil
+}
+
+// steps runs the steps in order, from where the journal says.
+func (r *run) steps(ctx context.Context) error {
+	l := r.b.Lock
+	r.ev = &evaluator{sys: r.e.Sys, facts: factSet(r.j.Facts), factsKnown: r.j.FactsRecorded}
+	for i, st := range l.Steps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		js := r.j.step(st.ID)
+		if js.State == StateDone {
+			continue
+		}
+		if js.State == StateStarted {
+			js.Interrupted++
+			r.notef("step %s was interrupted while it ran (the runner was stopped or the power went); running it again", st.ID)
+		}
+		r.e.say("[%d/%d] %s: %s", i+1, len(l.Steps), st.ID, st.Title)
+		stop, err := r.step(ctx, i, st, js)
+		if err != nil || stop {
+			return err
+		}
+	}
+	return nil
+}
+
+// done records a step's end.
+func (r *run) done(js *JournalStep, status, reason string) error {
+	js.State, js.Status, js.Reason, js.Finished = StateDone, status, reason, r.e.now()
+	r.e.say("    %s%s", status, prefixed(": ", reason))
+	return r.save()
+}
+
+func prefixed(p, s string) string {
+	if s == "" {
+		return ""
+	}
+	return p + s
+}
+
+// step runs one step. stop ends the run (failure or restart).
+func (r *run) step(ctx context.Context, i int, st payload.LockStep, js *JournalStep) (stop bool, err error) {
+	if st.Skip != "" {
+		return false, r.done(js, payload.StatusSkipped, st.Skip)
+	}
+	if st.Kind == payload.KindDetect {
+		if r.j.FactsRecorded {
+			return false, r.done(js, payload.StatusSucceeded, "recorded earlier: "+DescribeFacts(r.j.Facts))
+		}
+		facts, err := DetectNetFx(r.e.Sys)
+		if err != nil {
+			return true, r.fail(js, "detection failed: "+err.Error())
+		}
+		r.j.Facts, r.j.FactsRecorded = facts, true
+		r.ev.facts, r.ev.factsKnown = factSet(facts), true
+		return false, r.done(js, payload.StatusSucceeded, "recorded: "+DescribeFacts(facts))
+	}
+	run, why, err := r.decide(st)
+	if err != nil {
+		return true, r.fail(js, "checking the step's condition: "+err.Error())
+	}
+	if !run {
+		return false, r.done(js, payload.StatusSkipped, why)
+	}
+	code, res, logPath, err := r.exec(ctx, i, st, js)
+	if err != nil {
+		var es *errStop
+		if errors.As(err, &es) || errors.Is(err, context.Canceled) {
+			return true, err
+		}
+		return true, r.fail(js, err.Error())
+	}
+	js.ExitCode, js.Outcome, js.Log = &code, res.Outcome, logPath
+	if !res.Outcome.Succeeded() {
+		return true, r.fail(js, explain(code, res.Text, logPath))
+	}
+	reason := fmt.Sprintf("exit code %s: %s", payload.CodeString(code), res.Outcome)
+	wantsReboot := res.Outcome == payload.OutcomeReboot || res.Outcome == payload.OutcomeRebootInitiated
+	switch {
+	case st.Reboot == payload.RebootAfter:
+		wantsReboot = true
+		reason += "; the step restarts the computer afterwards"
+	case st.Reboot == payload.RebootNever && res.Outcome == payload.OutcomeReboot:
+		wantsReboot = false
+		reason += "; the step says not to restart now"
+		r.notef("step %s asked for a restart, and the bundle goes on without one: restart the computer when the run ends", st.ID)
+	}
+	if !wantsReboot {
+		return false, r.done(js, payload.StatusSucceeded, reason)
+	}
+	last := i == len(r.b.Lock.Steps)-1
+	maxReboots := r.e.MaxReboots
+	if maxReboots <= 0 {
+		maxReboots = DefaultMaxReboots
+	}
+	switch {
+	case last:
+		r.rep.Outcome = payload.ReportRebootRequired
+		r.rep.Reason = "all steps ran; restart the computer to complete the last one"
+	case r.j.Reboots >= maxReboots:
+		r.rep.Outcome = payload.ReportFailed
+		r.rep.Reason = fmt.Sprintf("the bundle asked for more than %d restarts; the runner stopped to avoid a restart loop: restart the computer and run the bundle again to go on", maxReboots)
+		last = true
+	default:
+		// Recorded in the same write as the step's end, so that a crash
+		// in between cannot lose the restart the step asked for.
+		r.j.Reboots++
+		r.j.AwaitingReboot = true
+	}
+	if err := r.done(js, payload.StatusRebootRequired, reason); err != nil || last {
+		return true, err
+	}
+	r.reboot(res.Outcome == payload.OutcomeRebootInitiated)
+	return true, nil
+}
+
+// decide evaluates when/unless.
+func (r *run) decide(st payload.LockStep) (run bool, why string, err error) {
+	if st.When != nil {
+		ok, err := r.ev.Eval(st.When)
+		if err != nil {
+			return false, "", err
+		}
+		if !ok {
+			return false, "runs only if " + st.When.String() + ", which is not the case", nil
+		}
+	}
+	if st.Unless != nil {
+		ok, err := r.ev.Eval(st.Unless)
+		if err != nil {
+			return false, "", err
+		}
+		if ok {
+			return false, "not needed: " + st.Unless.String(), nil
+		}
+	}
+	return true, "", nil
+}
+
+// explain reads a failing exit code for a person:
+// "1603 (0x643): fatal error during installation; log: C:\...".
+func explain(code uint32, text, logPath string) string {
+	s := payload.CodeString(code) + ": " + text
+	if logPath != "" {
+		s += "; log: " + logPath
+	}
+	return s
+}
+
+func (r *run) fail(js *JournalStep, reason string) error {
+	r.rep.Outcome = payload.ReportFailed
+	r.rep.Reason = fmt.Sprintf("step %s failed: %s", js.ID, reason)
+	return r.done(js, payload.StatusFailed, reason)
+}
+
+// exec runs a step's program until its outcome is not "retry", or the
+// retries run out.
+func (r *run) exec(ctx context.Context, i int, st payload.LockStep, js *JournalStep) (uint32, payload.Result, string, error) {
+	e := r.e
+	program := filepath.Join(r.p.Bundle, filepath.FromSlash(st.Program))
+	var logPath string
+	if st.Kind == payload.KindMSI || st.Kind == payload.KindMSP {
+		logPath = filepath.Join(r.p.Logs, st.ID+".log")
+		if err := os.MkdirAll(r.p.Logs, 0o700); err != nil {
+			return 0, payload.Result{}, "", err
+		}
+	}
+	app, cmdline, err := payload.CommandLine(st.Kind, program, st.Args, logPath)
+	if err != nil {
+		return 0, payload.Result{}, "", err
+	}
+	if strings.Contains(app+cmdline, payload.SystemRoot) {
+		win, err := e.Sys.WindowsDir()
+		if err != nil {
+			return 0, payload.Result{}, "", err
+		}
+		app, cmdline = payload.ExpandSystemRoot(app, win), payload.ExpandSystemRoot(cmdline, win)
+	}
+	table := st.ExitCodes
+	if len(table) == 0 {
+		table = payload.DefaultExitCodes()
+	}
+	timeout := time.Duration(st.Timeout) * time.Second
+	if timeout <= 0 {
+		timeout = payload.DefaultTimeout
+	}
+	retryFor, wait := orDefault(e.RetryFor, DefaultRetryFor), orDefault(e.RetryFirst, DefaultRetryFirst)
+	first := e.clock().Now()
+	for {
+		work := filepath.Join(r.p.Work, strconv.Itoa(i+1))
+		// A fresh, empty working folder: nothing in it can be planted
+		// next to the installer (DLL search order includes the current
+		// folder on old systems).
+		if err := os.RemoveAll(work); err != nil {
+			return 0, payload.Result{}, "", fmt.Errorf("emptying the working folder: %w", err)
+		}
+		if err := os.MkdirAll(work, 0o700); err != nil {
+			return 0, payload.Result{}, "", err
+		}
+		js.State, js.Attempts, js.Started, js.Finished = StateStarted, js.Attempts+1, e.now(), ""
+		if err := r.save(); err != nil {
+			return 0, payload.Result{}, "", err
+		}
+		e.say("    running %s", cmdline)
+		code, err := r.start(ctx, st, program, app, cmdline, work, timeout)
+		if err != nil {
+			return 0, payload.Result{}, "", err
+		}
+		res := table.Classify(code)
+		if res.Outcome != payload.OutcomeRetry {
+			return code, res, logPath, nil
+		}
+		if e.clock().Now().Sub(first)+wait > retryFor {
+			return code, payload.Result{Outcome: payload.OutcomeFailure,
+				Text: fmt.Sprintf("%s; still so after retrying for %s", payload.Explain(code), retryFor)}, logPath, nil
+		}
+		e.say("    exit code %s: %s; trying again in %s", payload.CodeString(code), payload.Explain(code), wait)
+		if err := e.clock().Sleep(ctx, wait); err != nil {
+			return 0, payload.Result{}, "", err
+		}
+		wait = min(2*wait, RetryMaxWait)
+	}
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// start re-verifies the private copy through a handle that stops anyone
+// from changing it, keeps that handle until the process exists, and waits
+// for the process within the step's timeout.
+func (r *run) start(ctx context.Context, st payload.LockStep, program, app, cmdline, work string, timeout time.Duration) (uint32, error) {
+	f := lockFile(r.b.Lock, st.Program)
+	h, err := r.e.Sys.OpenShared(program)
+	if err != nil {
+		return 0, fmt.Errorf("opening %s: %w", program, err)
+	}
+	var once sync.Once
+	release := func() { once.Do(func() { h.Close() }) }
+	defer release()
+	if err := verifyReader(h, st.Program, f.SHA256, f.Size); err != nil {
+		return 0, fmt.Errorf("the private copy changed before it ran: %w", err)
+	}
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	code, err := r.e.Sys.Exec(tctx, ExecSpec{App: app, CmdLine: cmdline, Dir: work, Started: release})
+	switch {
+	case err == nil:
+		return code, nil
+	case ctx.Err() != nil:
+		return 0, ctx.Err()
+	case errors.Is(err, context.DeadlineExceeded):
+		return 0, fmt.Errorf("did not finish within %s; the runner stopped it and its child processes", timeout)
+	}
+	return 0, fmt.Errorf("could not run %s: %w", app, err)
+}
+
+// reboot registers the run after the restart and restarts when allowed.
+func (r *run) reboot(initiated bool) {
+	e, l := r.e, r.b.Lock
+	cmd := fmt.Sprintf(`"%s" run --yes --after-reboot --bundle "%s"`, r.p.Runner, r.p.Bundle)
+	if r.opt.Reboot {
+		cmd += " --reboot"
+	}
+	r.rep.Outcome = payload.ReportRebootRequired
+	if err := e.Sys.SetRunOnce(runOnceName(l.Bundle), cmd); err != nil {
+		r.rep.Reason = fmt.Sprintf("a restart is needed, and the runner could not arrange to continue after it (%v): restart, then run the bundle again", err)
+		return
+	}
+	r.rep.Reason = "a restart is needed; the runner continues by itself after the restart"
+	switch {
+	case initiated:
+		e.say("the installer is restarting the computer; the runner continues after the restart")
+	case r.opt.Reboot || (r.opt.Confirm != nil && r.opt.Confirm("Restart the computer now?")):
+		r.restart = true // by finish, once the report is written
+	default:
+		e.say("restart the computer to continue; the runner continues by itself after the restart")
+	}
+}
+
+// runOnceName is the RunOnce value that resumes a bundle.
+func runOnceName(bundle string) string { return payload.Product + "-" + bundle }
+
+// finish completes the report from the journal, writes it, and returns it.
+func (r *run) finish(runErr error) (*payload.Report, error) {
+	var es *errStop
+	if errors.As(runErr, &es) {
+		// The journal could not be written: report nothing that the
+		// journal does not hold.
+		return nil, runErr
+	}
+	if runErr != nil && r.rep.Outcome == "" {
+		r.rep.Outcome = payload.ReportFailed
+		r.rep.Reason = runErr.Error()
+	}
+	if r.rep.Outcome == "" {
+		r.rep.Outcome = payload.ReportSuccess
+	}
+	if r.rep.Outcome == payload.ReportSuccess || r.rep.Outcome == payload.ReportFailed {
+		// Nothing to continue: a stale entry must not start the runner at
+		// the next logon.
+		_ = r.e.Sys.SetRunOnce(runOnceName(r.b.Lock.Bundle), "")
+	}
+	if len(r.note) > 0 {
+		r.rep.Reason = strings.TrimPrefix(r.rep.Reason+"; "+strings.Join(r.note, "; "), "; ")
+	}
+	r.rep.Finished = r.e.now()
+	r.rep.Facts = r.j.Facts
+	r.rep.Steps = reportSteps(r.b.Lock, r.j)
+	r.writeReport()
+	if r.restart {
+		r.e.say("restarting the computer; the runner continues after the restart")
+		if err := r.e.Sys.Reboot(payload.Product + ": " + r.b.Lock.Title); err != nil {
+			r.e.say("the runner could not restart the computer (%v): restart it yourself; the runner continues by itself after the restart", err)
+		}
+	}
+	return &r.rep, runErr
+}
+
+func reportSteps(l *payload.Lock, j *Journal) []payload.ReportStep {
+	steps := make([]payload.ReportStep, 0, len(l.Steps))
+	for _, st := range l.Steps {
+		rs := payload.ReportStep{ID: st.ID, Status: payload.StatusNotRun}
+		if js := j.find(st.ID); js != nil {
+			if js.State == StateDone {
+				rs.Status = js.Status
+			} else if js.State == StateStarted {
+				rs.Reason = "started, not finished"
+			}
+			if js.Reason != "" {
+				rs.Reason = js.Reason
+			}
+			if js.ExitCode != nil {
+				c := int64(*js.ExitCode)
+				rs.ExitCode = &c
+				rs.ExitHex = fmt.Sprintf("0x%X", *js.ExitCode)
+			}
+			rs.Log = js.Log
+			if js.Interrupted > 0 {
+				rs.Reason = strings.TrimPrefix(rs.Reason+fmt.Sprintf("; run again after %d interrupted run(s)", js.Interrupted), "; ")
+			}
+		}
+		steps = append(steps, rs)
+	}
+	return steps
+}
+
+// writeReport writes report.json into the private folder, and with the
+// human log under reports/<COMPUTERNAME>/ in the bundle folder the run
+// started from, when that folder is still there and writable.
+func (r *run) writeReport() {
+	if err := writeReport(r.p.Report, &r.rep); err != nil {
+		r.e.say("warning: writing %s: %v", r.p.Report, err)
+	}
+	origin := r.j.Origin
+	if origin == "" {
+		return
+	}
+	dir := filepath.Join(origin, payload.ReportsDir, reportFolder(r.rep.Computer))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		r.e.say("note: could not write the report into the bundle folder (%v); it is in %s", err, r.p.Report)
+		return
+	}
+	if err := writeReport(filepath.Join(dir, payload.ReportName), &r.rep); err != nil {
+		r.e.say("note: could not write the report into the bundle folder (%v); it is in %s", err, r.p.Report)
+		return
+	}
+	if data, err := os.ReadFile(r.p.Log); err == nil {
+		_ = writeFileAtomic(filepath.Join(dir, "runner.log"), data)
+	}
+}
+
+func factSet(facts []string) map[string]bool {
+	m := map[string]bool{}
+	for _, f := range facts {
+		m[f] = true
+	}
+	return m
+}
+
+// samePath compares Windows paths, which ignore case.
+func samePath(a, b string) bool {
+	return strings.EqualFold(filepath.Clean(a), filepath.Clean(b))
+}

@@ -1,0 +1,388 @@
+package winsys
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+	"golang.org/x/sys/windows/registry"
+
+	"fixstick/payload"
+	"fixstick/runner/internal/engine"
+)
+
+// New returns the running Windows as an engine.System.
+func New() (engine.System, error) { return sys{}, nil }
+
+type sys struct{}
+
+func (sys) Elevated() (bool, error) {
+	return windows.GetCurrentProcessToken().IsElevated(), nil
+}
+
+func (sys) ComputerName() string {
+	if n, err := windows.ComputerName(); err == nil && n != "" {
+		return n
+	}
+	return os.Getenv("COMPUTERNAME")
+}
+
+func (sys) PrivateRoot() (string, error) {
+	pd, err := windows.KnownFolderPath(windows.FOLDERID_ProgramData, 0)
+	if err != nil || pd == "" {
+		pd = os.Getenv("ProgramData")
+	}
+	if pd == "" {
+		return "", fmt.Errorf("cannot find the ProgramData folder: %v", err)
+	}
+	return filepath.Join(pd, payload.Product), nil
+}
+
+// privateSDDL: owner Administrators; a protected DACL (nothing inherited
+// from ProgramData, where Users may create files) granting full control to
+// SYSTEM and Administrators, inherited by every file and folder below.
+const privateSDDL = "O:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
+
+func (sys) MkdirPrivate(dir string) error {
+	sd, err := windows.SecurityDescriptorFromString(privateSDDL)
+	if err != nil {
+		return err
+	}
+	sa := &windows.SecurityAttributes{Length: uint32(unsafe.Sizeof(windows.SecurityAttributes{})), SecurityDescriptor: sd}
+	p, err := windows.UTF16PtrFromString(dir)
+	if err != nil {
+		return err
+	}
+	if err := windows.CreateDirectory(p, sa); err == nil {
+		return nil
+	} else if !errors.Is(err, windows.ERROR_ALREADY_EXISTS) {
+		return &os.PathError{Op: "mkdir", Path: dir, Err: err}
+	}
+	// It exists, perhaps made by someone else before us: take it over and
+	// reset its permissions (which also resets what is inside it).
+	owner, _, err := sd.Owner()
+	if err != nil {
+		return err
+	}
+	dacl, _, err := sd.DACL()
+	if err != nil {
+		return err
+	}
+	err = windows.SetNamedSecurityInfo(dir, windows.SE_FILE_OBJECT,
+		windows.OWNER_SECURITY_INFORMATION|windows.DACL_SECURITY_INFORMATION|windows.PROTECTED_DACL_SECURITY_INFORMATION,
+		owner, nil, dacl, nil)
+	if err != nil {
+		return fmt.Errorf("setting the permissions of %s: %w", dir, err)
+	}
+	return nil
+}
+
+func (sys) WindowsDir() (string, error) { return windows.GetSystemWindowsDirectory() }
+
+// openKey opens HKLM\..., HKCU\... in the given view.
+func openKey(key string, view int, access uint32) (registry.Key, error) {
+	hive, path, _ := strings.Cut(key, `\`)
+	var root registry.Key
+	switch strings.ToUpper(hive) {
+	case "HKLM", "HKEY_LOCAL_MACHINE":
+		root = registry.LOCAL_MACHINE
+	case "HKCU", "HKEY_CURRENT_USER":
+		root = registry.CURRENT_USER
+	case "HKCR", "HKEY_CLASSES_ROOT":
+		root = registry.CLASSES_ROOT
+	case "HKU", "HKEY_USERS":
+		root = registry.USERS
+	default:
+		return 0, fmt.Errorf("registry key %q: unknown hive %q", key, hive)
+	}
+	if view == 32 {
+		access |= registry.WOW64_32KEY
+	} else {
+		access |= registry.WOW64_64KEY
+	}
+	k, err := registry.OpenKey(root, path, access)
+	if errors.Is(err, registry.ErrNotExist) {
+		return 0, engine.ErrNotFound
+	}
+	return k, err
+}
+
+func (sys) KeyExists(key string, view int) (bool, error) {
+	k, err := openKey(key, view, registry.QUERY_VALUE)
+	if errors.Is(err, engine.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	k.Close()
+	return true, nil
+}
+
+func (sys) ReadRegistry(key, value string, view int) (engine.RegValue, error) {
+	k, err := openKey(key, view, registry.QUERY_VALUE)
+	if err != nil {
+		return engine.RegValue{}, err
+	}
+	defer k.Close()
+	if n, _, err := k.GetIntegerValue(value); err == nil {
+		return engine.RegValue{String: fmt.Sprint(n), Num: n, IsNum: true, Numeric: true}, nil
+	} else if errors.Is(err, registry.ErrNotExist) {
+		return engine.RegValue{}, engine.ErrNotFound
+	} else if !errors.Is(err, registry.ErrUnexpectedType) {
+		return engine.RegValue{}, err
+	}
+	var s string
+	if ss, _, err := k.GetStringsValue(value); err == nil {
+		s = strings.Join(ss, "\n")
+	} else if s, _, err = k.GetStringValue(value); err != nil {
+		return engine.RegValue{}, err
+	}
+	v := engine.RegValue{String: s}
+	var n uint64
+	if _, err := fmt.Sscan(s, &n); err == nil && fmt.Sprint(n) == strings.TrimSpace(s) {
+		v.Num, v.IsNum = n, true
+	}
+	return v, nil
+}
+
+func (sys) OSVersion() (engine.OSInfo, error) {
+	v := windows.RtlGetVersion()
+	info := engine.OSInfo{Major: v.MajorVersion, Minor: v.MinorVersion, Build: v.BuildNumber,
+		ServicePack: windows.UTF16ToString(v.CsdVersion[:]), Arch: "x86"}
+	switch runtime.GOARCH {
+	case "amd64":
+		info.Arch = "x64"
+	case "arm64":
+		info.Arch = "arm64"
+	default:
+		var wow bool
+		if err := windows.IsWow64Process(windows.CurrentProcess(), &wow); err == nil && wow {
+			info.Arch = "x64"
+		}
+	}
+	return info, nil
+}
+
+func (sys) FileVersion(path string) (string, error) {
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", engine.ErrNotFound
+		}
+		return "", err
+	}
+	size, err := windows.GetFileVersionInfoSize(path, nil)
+	if err != nil {
+		return "", fmt.Errorf("no version resource: %w", err)
+	}
+	buf := make([]byte, size)
+	if err := windows.GetFileVersionInfo(path, 0, size, unsafe.Pointer(&buf[0])); err != nil {
+		return "", err
+	}
+	var fixed *windows.VS_FIXEDFILEINFO
+	var n uint32
+	if err := windows.VerQueryValue(unsafe.Pointer(&buf[0]), `\`, unsafe.Pointer(&fixed), &n); err != nil {
+		return "", err
+	}
+	if n < uint32(unsafe.Sizeof(*fixed)) {
+		return "", errors.New("short version resource")
+	}
+	return fmt.Sprintf("%d.%d.%d.%d", fixed.FileVersionMS>>16, fixed.FileVersionMS&0xffff,
+		fixed.FileVersionLS>>16, fixed.FileVersionLS&0xffff), nil
+}
+
+func (sys) ExpandEnv(s string) string {
+	out, err := registry.ExpandString(s)
+	if err != nil {
+		return s
+	}
+	return out
+}
+
+// PendingReboot reads the places Windows marks a restart as pending
+// (A. Bertram's list).
+func (s sys) PendingReboot() []string {
+	var why []string
+	sm := `HKLM\SYSTEM\CurrentControlSet\Control\Session Manager`
+	for _, v := range []string{"PendingFileRenameOperations", "PendingFileRenameOperations2"} {
+		if r, err := s.ReadRegistry(sm, v, 64); err == nil && strings.TrimSpace(r.String) != "" {
+			why = append(why, "files wait to be replaced at restart ("+v+")")
+		}
+	}
+	keys := map[string]string{
+		`HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending`:  "Windows servicing (CBS) waits for a restart",
+		`HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired`: "Windows Update waits for a restart",
+	}
+	for k, text := range keys {
+		if ok, _ := s.KeyExists(k, 64); ok {
+			why = append(why, text)
+		}
+	}
+	if r, err := s.ReadRegistry(`HKLM\SOFTWARE\Microsoft\Updates`, "UpdateExeVolatile", 64); err == nil && r.IsNum && r.Num != 0 {
+		why = append(why, "an update waits for a restart (UpdateExeVolatile)")
+	}
+	return why
+}
+
+// sharedFile is a file opened so that others may read it, and nothing
+// else: no writing, renaming or deleting while the runner holds it.
+func (sys) OpenShared(path string) (io.ReadCloser, error) {
+	p, err := windows.UTF16PtrFromString(path)
+	if err != nil {
+		return nil, err
+	}
+	h, err := windows.CreateFile(p, windows.GENERIC_READ, windows.FILE_SHARE_READ, nil,
+		windows.OPEN_EXISTING, windows.FILE_ATTRIBUTE_NORMAL, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(h), path), nil
+}
+
+// Exec starts the program suspended, puts it in a job object that kills
+// every process in it when the runner closes the job (so a timeout also
+// stops the installer's children), then lets it run. The command line is
+// passed verbatim: Go's os/exec would quote the arguments again.
+func (sys) Exec(ctx context.Context, spec engine.ExecSpec) (uint32, error) {
+	app, err := windows.UTF16PtrFromString(spec.App)
+	if err != nil {
+		return 0, err
+	}
+	cmdline, err := windows.UTF16PtrFromString(spec.CmdLine)
+	if err != nil {
+		return 0, err
+	}
+	dir, err := windows.UTF16PtrFromString(spec.Dir)
+	if err != nil {
+		return 0, err
+	}
+	si := &windows.StartupInfo{Cb: uint32(unsafe.Sizeof(windows.StartupInfo{}))}
+	var pi windows.ProcessInformation
+	err = windows.CreateProcess(app, cmdline, nil, nil, false,
+		windows.CREATE_SUSPENDED|windows.CREATE_UNICODE_ENVIRONMENT, nil, dir, si, &pi)
+	if err != nil {
+		return 0, err
+	}
+	defer windows.CloseHandle(pi.Process)
+	defer windows.CloseHandle(pi.Thread)
+	job := newJob(pi.Process)
+	if job != 0 {
+		// Closing the last handle kills whatever still runs in the job.
+		defer windows.CloseHandle(job)
+	}
+	spec.Started()
+	if _, err := windows.ResumeThread(pi.Thread); err != nil {
+		windows.TerminateProcess(pi.Process, 1)
+		return 0, fmt.Errorf("resuming the process: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := windows.WaitForSingleObject(pi.Process, windows.INFINITE)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return 0, err
+		}
+	case <-ctx.Done():
+		if job != 0 {
+			windows.TerminateJobObject(job, 1)
+		}
+		windows.TerminateProcess(pi.Process, 1)
+		<-done
+		return 0, ctx.Err()
+	}
+	var code uint32
+	if err := windows.GetExitCodeProcess(pi.Process, &code); err != nil {
+		return 0, err
+	}
+	return code, nil
+}
+
+// newJob returns a kill-on-close job holding process, or 0 when the system
+// refuses (nested jobs before Windows 8): a timeout then kills the process
+// alone.
+func newJob(process windows.Handle) windows.Handle {
+	job, err := windows.CreateJobObject(nil, nil)
+	if err != nil {
+		return 0
+	}
+	info := windows.JOBOBJECT_EXTENDED_LIMIT_INFORMATION{}
+	info.BasicLimitInformation.LimitFlags = windows.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+	_, err = windows.SetInformationJobObject(job, windows.JobObjectExtendedLimitInformation,
+		uintptr(unsafe.Pointer(&info)), uint32(unsafe.Sizeof(info)))
+	if err == nil {
+		err = windows.AssignProcessToJobObject(job, process)
+	}
+	if err != nil {
+		windows.CloseHandle(job)
+		return 0
+	}
+	return job
+}
+
+const runOnceKey = `SOFTWARE\Microsoft\Windows\CurrentVersion\RunOnce`
+
+// SetRunOnce writes the machine-wide RunOnce entry in the 64-bit view,
+// which Windows reads at the next logon of an administrator.
+func (sys) SetRunOnce(name, command string) error {
+	k, _, err := registry.CreateKey(registry.LOCAL_MACHINE, runOnceKey, registry.SET_VALUE|registry.WOW64_64KEY)
+	if err != nil {
+		return fmt.Errorf("opening HKLM\\%s: %w", runOnceKey, err)
+	}
+	defer k.Close()
+	if command == "" {
+		if err := k.DeleteValue(name); err != nil && !errors.Is(err, registry.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	// RunOnce ignores commands longer than MAX_PATH.
+	if len(command) >= windows.MAX_PATH {
+		return fmt.Errorf("the command to continue is %d characters, more than RunOnce takes", len(command))
+	}
+	return k.SetStringValue(name, command)
+}
+
+// Reboot restarts the machine after a short delay that shows the reason.
+func (sys) Reboot(reason string) error {
+	if err := enablePrivilege("SeShutdownPrivilege"); err != nil {
+		return err
+	}
+	msg, err := windows.UTF16PtrFromString(reason)
+	if err != nil {
+		return err
+	}
+	const planned = windows.SHTDN_REASON_MAJOR_APPLICATION | windows.SHTDN_REASON_MINOR_INSTALLATION | windows.SHTDN_REASON_FLAG_PLANNED
+	return windows.InitiateSystemShutdownEx(nil, msg, 10, false, true, planned)
+}
+
+func enablePrivilege(name string) error {
+	var token windows.Token
+	if err := windows.OpenProcessToken(windows.CurrentProcess(), windows.TOKEN_ADJUST_PRIVILEGES|windows.TOKEN_QUERY, &token); err != nil {
+		return err
+	}
+	defer token.Close()
+	var luid windows.LUID
+	n, err := windows.UTF16PtrFromString(name)
+	if err != nil {
+		return err
+	}
+	if err := windows.LookupPrivilegeValue(nil, n, &luid); err != nil {
+		return err
+	}
+	tp := windows.Tokenprivileges{PrivilegeCount: 1}
+	tp.Privileges[0] = windows.LUIDAndAttributes{Luid: luid, Attributes: windows.SE_PRIVILEGE_ENABLED}
+	if err := windows.AdjustTokenPrivileges(token, false, &tp, 0, nil, nil); err != nil {
+		return fmt.Errorf("enabling %s: %w", name, err)
+	}
+	return nil
+}
