@@ -35,7 +35,7 @@ func conditionalBundle(t *testing.T) string {
 func TestRunConditionsAndOrder(t *testing.T) {
 	dir := conditionalBundle(t)
 	sys := newFakeSys(t)
-	sys.setReg(64, ndp+`v3.5`, "Install", RegValue{Num: 1, IsNum: true, Numeric: true})
+	sys.setReg(64, payload.NetFxKeyRoot+`v3.5`, "Install", RegValue{Num: 1, IsNum: true, Numeric: true})
 	sys.setReg(32, `HKLM\SOFTWARE\Fix`, "Done", RegValue{Num: 1, IsNum: true, Numeric: true})
 	sys.files[`C:\Windows\x.dll`] = "2.0.1.0"
 	e, _, _ := newEngine(t, sys)
@@ -102,7 +102,7 @@ func TestRunConditionsAndOrder(t *testing.T) {
 func TestRunConditionFalse(t *testing.T) {
 	dir := conditionalBundle(t)
 	sys := newFakeSys(t)
-	sys.setReg(64, ndp+`v1.1.4322`, "Install", RegValue{Num: 1, IsNum: true, Numeric: true})
+	sys.setReg(64, payload.NetFxKeyRoot+`v1.1.4322`, "Install", RegValue{Num: 1, IsNum: true, Numeric: true})
 	sys.osInfo = OSInfo{Major: 6, Minor: 1, Arch: "x86"}
 	e, _, _ := newEngine(t, sys)
 	rep, err := openRun(t, e, dir, RunOptions{})
@@ -514,7 +514,7 @@ func TestExtraFilesNoted(t *testing.T) {
 func TestPlan(t *testing.T) {
 	dir := conditionalBundle(t)
 	sys := newFakeSys(t)
-	sys.setReg(32, ndp+`v3.5`, "Install", RegValue{Num: 1, IsNum: true, Numeric: true})
+	sys.setReg(32, payload.NetFxKeyRoot+`v3.5`, "Install", RegValue{Num: 1, IsNum: true, Numeric: true})
 	e, _, _ := newEngine(t, sys)
 	b, err := e.Open(dir)
 	if err != nil {

@@ -3,17 +3,19 @@ package engine
 import (
 	"strings"
 	"testing"
+
+	"fixstick/payload"
 )
 
 func TestDetectNetFx(t *testing.T) {
 	sys := newFakeSys(t)
 	num := func(n uint64) RegValue { return RegValue{Num: n, IsNum: true, Numeric: true} }
 	sys.setReg(64, `HKLM\SOFTWARE\Microsoft\.NETFramework\Policy\v1.0\3705`, "Install", RegValue{String: "1", Num: 1, IsNum: true})
-	sys.setReg(32, ndp+`v1.1.4322`, "Install", num(1))
-	sys.setReg(32, ndp+`v1.1.4322`, "SP", num(1))
-	sys.setReg(64, ndp+`v2.0.50727`, "Install", num(0)) // uninstalled: the value stays, set to 0
-	sys.setReg(64, ndp+`v4\Client`, "Install", num(1))
-	sys.setReg(64, ndp+`v4\Full`, "Release", num(461814)) // 4.7.2 on Windows 10
+	sys.setReg(32, payload.NetFxKeyRoot+`v1.1.4322`, "Install", num(1))
+	sys.setReg(32, payload.NetFxKeyRoot+`v1.1.4322`, "SP", num(1))
+	sys.setReg(64, payload.NetFxKeyRoot+`v2.0.50727`, "Install", num(0)) // uninstalled: the value stays, set to 0
+	sys.setReg(64, payload.NetFxKeyRoot+`v4\Client`, "Install", num(1))
+	sys.setReg(64, payload.NetFxKeyRoot+`v4\Full`, "Release", num(461814)) // 4.7.2 on Windows 10
 	facts, err := DetectNetFx(sys)
 	if err != nil {
 		t.Fatal(err)
