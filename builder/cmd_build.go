@@ -3,8 +3,189 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"fixstick/builder/internal/fetch"
+	"fixstick/builder/internal/manifest"
+	"fixstick/builder/internal/pack"
+	"fixstick/builder/internal/runnerbin"
+	"fixstick/payload"
 )
 
+// renderLegacy renders the XP to 8.1 executor's files from the lock.
+var renderLegacy func(*payload.Lock) (map[string][]byte, error)
+
+type buildOptions struct {
+	output    string
+	dir       string
+	add       []string
+	cache     string
+	runnerDir string
+}
+
+func (o *buildOptions) addFlags(e *env) *pflag.FlagSet {
+	fs := newFlags(e, "build")
+	fs.StringVarP(&o.output, "output", "o", "", "write the bundle zip to `FILE` (default: ID.zip), and its SHA-256 to FILE.sha256")
+	fs.StringVar(&o.dir, "dir", "", "write the bundle unpacked into `FOLDER` (a USB stick) instead of a zip")
+	fs.StringArrayVar(&o.add, "add", nil, "supply an artifact's file: `ID=PATH` (repeatable)")
+	fs.StringVar(&o.cache, "cache", "", "cache `FOLDER` (default: $FIXSTICK_CACHE, else the user cache folder)")
+	fs.StringVar(&o.runnerDir, "runner-dir", "", "take runner.exe and runner-x86.exe from `FOLDER`")
+	return fs
+}
+
+// runBuild fetches a manifest's artifacts and packs the bundle. The output
+// appears only once it is complete and verified.
 func runBuild(ctx context.Context, e *env, args []string) error {
-	return errors.New("build: not implemented yet")
+	var o buildOptions
+	fs := o.addFlags(e)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: builder build [flags] MANIFEST\n\nFetch and verify every artifact, then write the bundle as a zip (-o) or a folder (--dir).\n\n")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("build needs exactly one manifest file")
+	}
+	if o.output != "" && o.dir != "" {
+		return usagef("-o and --dir exclude each other")
+	}
+	m, err := loadManifest(e, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	created, note, err := pack.ResolveCreated(m, e.getenv)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		fmt.Fprintf(e.stderr, "builder: note: %s\n", note)
+	}
+	runners, _, err := runnerbin.Load(o.runnerDir, e.getenv)
+	if err != nil {
+		return err
+	}
+
+	f, err := newFetcher(e, o.cache)
+	if err != nil {
+		return err
+	}
+	added := map[string]fetch.Result{}
+	for _, a := range o.add {
+		id, path, ok := strings.Cut(a, "=")
+		if !ok || id == "" || path == "" {
+			return usagef("--add %q: want ID=PATH", a)
+		}
+		r, err := f.Add(m, id, path)
+		if err != nil {
+			return fmt.Errorf("--add %s: %w", a, err)
+		}
+		added[id] = r
+	}
+	results, err := f.Fetch(ctx, m)
+	if err != nil {
+		return err
+	}
+	popts := pack.Options{
+		Manifest: m,
+		Sources:  map[string]pack.Source{},
+		Skipped:  map[string]string{},
+		Runners:  runners,
+		Legacy:   renderLegacy,
+		Builder:  builderVersion(),
+		Created:  created,
+		Note:     func(s string) { fmt.Fprintf(e.stderr, "builder: %s\n", s) },
+	}
+	byID := map[string]fetch.Result{}
+	for _, r := range results {
+		if a, ok := added[r.ArtifactID]; ok && r.Path == "" {
+			r = a
+		}
+		byID[r.ArtifactID] = r
+		if r.Path == "" {
+			popts.Skipped[r.ArtifactID] = r.Skipped
+			continue
+		}
+		popts.Sources[r.ArtifactID] = pack.Source{Path: r.Path, SHA256: r.SHA256, Size: r.Size}
+	}
+
+	out := o.output
+	if o.dir == "" && out == "" {
+		out = m.ID + ".zip"
+	}
+	target := out
+	if o.dir != "" {
+		target = filepath.Clean(o.dir)
+	}
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return err
+	}
+	b, err := pack.Prepare(ctx, popts, filepath.Dir(target))
+	if err != nil {
+		var ae *pack.ArchiveError
+		if errors.As(err, &ae) && !pinnedItself(m, ae.ArtifactID) {
+			// An unpinned archive that fails its entries' pins must not
+			// stay in the cache as if it were good.
+			if ferr := f.Forget(byID[ae.ArtifactID]); ferr != nil {
+				fmt.Fprintf(e.stderr, "builder: warning: removing %s from the cache: %v\n", ae.ArtifactID, ferr)
+			}
+		}
+		return err
+	}
+	defer b.Close()
+
+	if o.dir != "" {
+		if err := b.WriteDir(ctx, target); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "bundle %s written to %s (%d files), verified\n", b.Lock.Bundle, target, len(b.Lock.Files)+1)
+		return nil
+	}
+	sum, size, err := b.WriteZip(ctx, out)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "bundle %s written to %s (%d files, %d bytes)\n", b.Lock.Bundle, out, len(b.Lock.Files)+1, size)
+	fmt.Fprintf(e.stdout, "sha256 %s  %s (also in %s.sha256: publish it beside the zip)\n", sum, out, out)
+	return nil
+}
+
+// pinnedItself reports whether the artifact's own bytes are pinned (not
+// only its extract entries).
+func pinnedItself(m *payload.Manifest, id string) bool {
+	for _, a := range m.Artifacts {
+		if a.ID == id {
+			return a.SHA256 != "" || a.SHA1 != ""
+		}
+	}
+	return false
+}
+
+// loadManifest reads a manifest, printing every problem when it is invalid.
+func loadManifest(e *env, path string) (*payload.Manifest, error) {
+	m, err := manifest.Load(path)
+	var list manifest.ErrorList
+	if errors.As(err, &list) {
+		fmt.Fprintln(e.stderr, list.Error())
+		fmt.Fprintf(e.stderr, "builder: error: %s is invalid\n", path)
+		return nil, &invalidError{fmt.Errorf("%s is invalid", path)}
+	}
+	return m, err
+}
+
+// newFetcher opens the cache given with --cache, or the default one.
+func newFetcher(e *env, dir string) (*fetch.Fetcher, error) {
+	if dir == "" {
+		var err error
+		if dir, err = fetch.DefaultCacheDir(); err != nil {
+			return nil, err
+		}
+	}
+	return fetch.New(fetch.Options{CacheDir: dir})
 }

@@ -158,6 +158,9 @@ func writeDirFile(root string, e *entry, buf []byte, dirs map[string]bool) error
 	}
 	err = e.copyTo(f, buf)
 	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {

@@ -58,6 +58,18 @@ type Options struct {
 	Note func(string)
 }
 
+// ArchiveError is an archive artifact that was refused: hostile, broken,
+// or not holding its pinned entries. When the archive itself is unpinned,
+// the caller should drop it from the cache, so that the next build fetches
+// it again.
+type ArchiveError struct {
+	ArtifactID string
+	Err        error
+}
+
+func (e *ArchiveError) Error() string { return e.Err.Error() }
+func (e *ArchiveError) Unwrap() error { return e.Err }
+
 // entry is one file of the bundle, read from disk or from memory.
 type entry struct {
 	path    string
@@ -138,7 +150,7 @@ func Prepare(ctx context.Context, o Options, tmpParent string) (_ *Bundle, err e
 			}
 			xs, err := extractArchive(ctx, a.ID+" ("+a.File+")", src.Path, a.Extract, dir, lim)
 			if err != nil {
-				return nil, err
+				return nil, &ArchiveError{ArtifactID: a.ID, Err: err}
 			}
 			for _, x := range xs {
 				b.entries = append(b.entries, entry{path: payload.PayloadPath(a.ID, x.Path), size: x.Size, sha256: x.SHA256, disk: x.Disk})

@@ -62,6 +62,10 @@ func (b *Bundle) WriteZip(ctx context.Context, out string) (sum string, size int
 	if err := bw.Flush(); err != nil {
 		return "", 0, fmt.Errorf("writing %s: %w", out, err)
 	}
+	// CreateTemp makes the file private; a bundle is for sharing.
+	if err := tmp.Chmod(0o644); err != nil {
+		return "", 0, fmt.Errorf("writing %s: %w", out, err)
+	}
 	if err := tmp.Sync(); err != nil {
 		return "", 0, fmt.Errorf("writing %s: %w", out, err)
 	}
@@ -209,6 +213,9 @@ func writeTemp(dir, base string, data []byte) (string, error) {
 		return "", err
 	}
 	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
