@@ -1,0 +1,1106 @@
+// ======================================================================
+// THE ENGINE. Everything below is the same for every bundle; the bundle's
+// own data (files, steps, exit codes) is above this line.
+//
+// Written for Windows Script Host 5.7 / JScript 5.7 (Windows XP SP3):
+// ECMAScript 3 only (no JSON object, no Array indexOf/forEach, no
+// String trim), and only programs every Windows since XP has: cscript,
+// cmd, reg, cacls (XP) or icacls (Vista and later), shutdown.
+// ======================================================================
+
+var sh = WScript.CreateObject("WScript.Shell");
+var fso = WScript.CreateObject("Scripting.FileSystemObject");
+
+var PRODUCT = "fixstick";
+var JOURNAL_NAME = "legacy-journal.txt"; // the Go runner's journal.json is another format
+var LOG_NAME = "legacy.log";
+var REPORT_NAME = "report.json";
+var MAX_REBOOTS = 5;                      // as runner.exe: stop a restart loop
+var RETRY_FOR = 20 * 60;                  // seconds to keep retrying exit code 1618 and the like
+var RETRY_FIRST = 15, RETRY_MAX_WAIT = 120;
+var EXIT_SUCCESS = 0, EXIT_FAILED = 1, EXIT_REBOOT = 3010;
+
+var OPT = { resume: false, reboot: false, quiet: false };
+var P = {};        // paths in the private folder, set by main
+var J = null;      // the journal
+var OS = null;     // Windows version and architecture
+var NOTES = [];    // said in the report's reason
+var REPORT = { outcome: "", reason: "", started: "" };
+var RESTART = false;
+var LOGFILE = null;
+
+// ---------------------------------------------------------------- text --
+
+function trim(s) { return String(s).replace(/^\s+/, "").replace(/\s+$/, ""); }
+
+function pad2(n) { return n < 10 ? "0" + n : String(n); }
+
+// now returns the UTC time as RFC 3339, as the Go runner writes it.
+function now() {
+    var d = new Date();
+    return d.getUTCFullYear() + "-" + pad2(d.getUTCMonth() + 1) + "-" + pad2(d.getUTCDate()) + "T" +
+        pad2(d.getUTCHours()) + ":" + pad2(d.getUTCMinutes()) + ":" + pad2(d.getUTCSeconds()) + "Z";
+}
+
+function localTime() {
+    var d = new Date();
+    return d.getFullYear() + "-" + pad2(d.getMonth() + 1) + "-" + pad2(d.getDate()) + " " +
+        pad2(d.getHours()) + ":" + pad2(d.getMinutes()) + ":" + pad2(d.getSeconds());
+}
+
+// codeString names an exit code both ways: "1603 (0x643)".
+function codeString(code) { return code + " (0x" + code.toString(16).toUpperCase() + ")"; }
+
+function explainCode(code) {
+    var t = KNOWN_CODES[String(code)];
+    return t ? t : GENERIC_CODE_TEXT;
+}
+
+// jsonString writes s as a JSON string of ASCII characters only, so the
+// report is valid UTF-8 whatever the code page.
+function jsonString(s) {
+    s = String(s);
+    var out = "\"";
+    for (var i = 0; i < s.length; i++) {
+        var c = s.charCodeAt(i);
+        if (c == 34) out += "\\\"";
+        else if (c == 92) out += "\\\\";
+        else if (c == 10) out += "\\n";
+        else if (c == 13) out += "\\r";
+        else if (c == 9) out += "\\t";
+        else if (c < 32 || c > 126) {
+            var h = c.toString(16);
+            while (h.length < 4) h = "0" + h;
+            out += "\\u" + h;
+        } else out += s.charAt(i);
+    }
+    return out + "\"";
+}
+
+// expand expands %VARIABLES% as Windows does. (Wine's WSH returns the
+// string with a NUL at the end: cut it off.)
+function expand(s) {
+    var x = String(sh.ExpandEnvironmentStrings(s));
+    var z = x.indexOf("\u0000");
+    return z >= 0 ? x.substring(0, z) : x;
+}
+
+// expandSystemRoot replaces the %SystemRoot% placeholder (any case) as
+// payload.ExpandSystemRoot does for runner.exe, and nothing else.
+function expandSystemRoot(s) {
+    var win = expand("%SystemRoot%");
+    return s.replace(/%systemroot%/gi, function () { return win; });
+}
+
+// ------------------------------------------------------------- output --
+
+function say(msg) {
+    WScript.Echo(msg);
+    if (LOGFILE) {
+        try { LOGFILE.WriteLine(localTime() + " " + msg); } catch (e) { }
+    }
+}
+
+function note(msg) {
+    say("note: " + msg);
+    NOTES.push(msg);
+}
+
+function errText(e) {
+    if (e && e.message) return e.message;
+    if (e && e.number) return "error 0x" + (e.number >>> 0).toString(16).toUpperCase();
+    return String(e);
+}
+
+// sleep waits. WScript.Sleep exists in every WSH since 5.1; Wine's WSH
+// lacks it, and there ping (on every Windows) waits instead.
+function sleep(seconds) {
+    try {
+        WScript.Sleep(seconds * 1000);
+        return;
+    } catch (e) { }
+    sh.Run("\"" + expand("%SystemRoot%") + "\\System32\\ping.exe\" -n " + (seconds + 1) + " 127.0.0.1", 0, true);
+}
+
+// -------------------------------------------------------------- files --
+
+function ensureFolder(p) {
+    if (fso.FolderExists(p)) return;
+    var parent = fso.GetParentFolderName(p);
+    if (parent && !fso.FolderExists(parent)) ensureFolder(parent);
+    fso.CreateFolder(p);
+}
+
+function readText(p) {
+    var t = fso.OpenTextFile(p, 1, false, 0);
+    var s = t.AtEndOfStream ? "" : t.ReadAll();
+    t.Close();
+    return s;
+}
+
+// writeAtomic replaces p with text: a temporary file first, then a move,
+// so a power cut leaves the old file or the new one (FSO cannot flush to
+// disk; NTFS journals the rename).
+function writeAtomic(p, text) {
+    var tmp = p + ".tmp";
+    var t = fso.CreateTextFile(tmp, true, false);
+    t.Write(text);
+    t.Close();
+    if (fso.FileExists(p)) fso.DeleteFile(p, true);
+    fso.MoveFile(tmp, p);
+}
+
+function winPath(bundlePath) { return bundlePath.replace(/\//g, "\\"); }
+
+function samePath(a, b) {
+    return fso.GetAbsolutePathName(a).toLowerCase() == fso.GetAbsolutePathName(b).toLowerCase();
+}
+
+// runHidden runs a command line with no window and waits for it.
+function runHidden(cmdline) {
+    return sh.Run(cmdline, 0, true) >>> 0;
+}
+
+// ------------------------------------------------------------ SHA-256 --
+// Windows XP ships no SHA-256 tool a script can call (no certutil
+// -hashfile, no PowerShell, no .NET), so the hash is computed here. Bytes
+// are read through FileSystemObject as text in the ANSI code page, and
+// legacy\bytes.bin (the 256 byte values in order) tells which character
+// each byte became. Code pages with two-byte characters (Chinese,
+// Japanese, Korean) cannot be read this way: the check then refuses.
+
+var SHA_K = [
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2];
+var BYTE_OF = null;  // character code -> byte value
+var CHAR_OF = null;  // byte value -> character
+
+// calibrate reads bytes.bin; it returns "" or why bytes cannot be read.
+function calibrate(p) {
+    if (!fso.FileExists(p)) return p + " is missing";
+    var t = fso.OpenTextFile(p, 1, false, 0);
+    var s = t.Read(512);
+    t.Close();
+    if (s.length != 256) return "the code page turns 256 bytes into " + s.length + " characters";
+    var byteOf = {}, charOf = [];
+    for (var i = 0; i < 256; i++) {
+        var c = s.charCodeAt(i);
+        if (byteOf[c] !== undefined) return "the code page reads two bytes as the same character";
+        byteOf[c] = i;
+        charOf[i] = s.charAt(i);
+    }
+    BYTE_OF = [];
+    for (var k in byteOf) BYTE_OF[k] = byteOf[k];
+    CHAR_OF = charOf;
+    return "";
+}
+
+// shaBlocks hashes the 64-byte blocks of s (length a multiple of 64) into H.
+function shaBlocks(H, s) {
+    var W = new Array(64), M = BYTE_OF, K = SHA_K;
+    var a, b, c, d, e, f, g, h, i, j, p, t1, t2, x, y;
+    var h0 = H[0], h1 = H[1], h2 = H[2], h3 = H[3], h4 = H[4], h5 = H[5], h6 = H[6], h7 = H[7];
+    for (p = 0; p < s.length; p += 64) {
+        for (i = 0, j = p; i < 16; i++, j += 4) {
+            W[i] = (M[s.charCodeAt(j)] << 24) | (M[s.charCodeAt(j + 1)] << 16) |
+                (M[s.charCodeAt(j + 2)] << 8) | M[s.charCodeAt(j + 3)];
+        }
+        for (i = 16; i < 64; i++) {
+            x = W[i - 15];
+            y = W[i - 2];
+            W[i] = (((x >>> 7) | (x << 25)) ^ ((x >>> 18) | (x << 14)) ^ (x >>> 3)) +
+                (((y >>> 17) | (y << 15)) ^ ((y >>> 19) | (y << 13)) ^ (y >>> 10)) + W[i - 7] + W[i - 16] | 0;
+        }
+        a = h0; b = h1; c = h2; d = h3; e = h4; f = h5; g = h6; h = h7;
+        for (i = 0; i < 64; i++) {
+            t1 = h + (((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7))) +
+                ((e & f) ^ (~e & g)) + K[i] + W[i] | 0;
+            t2 = (((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10))) +
+                ((a & b) ^ (a & c) ^ (b & c)) | 0;
+            h = g; g = f; f = e; e = d + t1 | 0; d = c; c = b; b = a; a = t1 + t2 | 0;
+        }
+        h0 = h0 + a | 0; h1 = h1 + b | 0; h2 = h2 + c | 0; h3 = h3 + d | 0;
+        h4 = h4 + e | 0; h5 = h5 + f | 0; h6 = h6 + g | 0; h7 = h7 + h | 0;
+    }
+    H[0] = h0; H[1] = h1; H[2] = h2; H[3] = h3; H[4] = h4; H[5] = h5; H[6] = h6; H[7] = h7;
+}
+
+// sha256File returns {sha, size} of the file at p.
+function sha256File(p, label) {
+    var H = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
+    var CHUNK = 1048576, total = 0, rest = "", shown = 0, size = fso.GetFile(p).Size;
+    var t = fso.OpenTextFile(p, 1, false, 0);
+    while (!t.AtEndOfStream) {
+        var s = t.Read(CHUNK);
+        total += s.length;
+        if (rest.length > 0) s = rest + s;
+        var n = s.length - s.length % 64;
+        shaBlocks(H, n == s.length ? s : s.substring(0, n));
+        rest = s.substring(n);
+        if (size > 33554432 && total - shown >= 33554432) {
+            shown = total;
+            say("      " + label + ": " + Math.floor(total / 1048576) + " of " + Math.floor(size / 1048576) + " MB checked");
+        }
+    }
+    t.Close();
+    var hi = Math.floor(total / 536870912), lo = (total * 8) >>> 0;
+    var tail = rest + CHAR_OF[0x80];
+    while (tail.length % 64 != 56) tail += CHAR_OF[0];
+    var L = [hi >>> 24, (hi >>> 16) & 255, (hi >>> 8) & 255, hi & 255, lo >>> 24, (lo >>> 16) & 255, (lo >>> 8) & 255, lo & 255];
+    for (var i = 0; i < 8; i++) tail += CHAR_OF[L[i]];
+    shaBlocks(H, tail);
+    var hex = "";
+    for (i = 0; i < 8; i++) {
+        var w = (H[i] >>> 0).toString(16);
+        while (w.length < 8) w = "0" + w;
+        hex += w;
+    }
+    return { sha: hex, size: total };
+}
+
+// checkFile returns "" when the file at p is the bundle file f, else why not.
+function checkFile(p, f) {
+    if (!fso.FileExists(p)) return f.path + ": missing";
+    var size = fso.GetFile(p).Size;
+    if (size != f.size) return f.path + ": size " + size + ", the lock says " + f.size + " (changed since the bundle was built)";
+    var got = sha256File(p, f.path);
+    if (got.sha != f.sha256) return f.path + ": sha256 " + got.sha + ", the lock says " + f.sha256 + " (changed since the bundle was built)";
+    return "";
+}
+
+function lockFile(path) {
+    for (var i = 0; i < FILES.length; i++) if (FILES[i].path == path) return FILES[i];
+    return null;
+}
+
+// copyBundle copies the payloads into the private folder and checks each
+// copy (the copy is what runs), then copies this executor itself so the
+// run after a restart starts from there, never from the stick. It returns
+// the list of problems; nothing runs unless it is empty.
+function copyBundle(src) {
+    var problems = [];
+    say("copying the bundle to " + P.bundle + " and checking every file (SHA-256; large files take minutes)");
+    for (var i = 0; i < FILES.length; i++) {
+        var f = FILES[i];
+        var from = src + "\\" + winPath(f.path), to = P.bundle + "\\" + winPath(f.path);
+        if (!fso.FileExists(from)) {
+            problems.push(f.path + ": missing");
+            continue;
+        }
+        ensureFolder(fso.GetParentFolderName(to));
+        var part = to + ".part";
+        fso.CopyFile(from, part, true);
+        say("    checking " + f.path);
+        var why = checkFile(part, f);
+        if (why != "") {
+            fso.DeleteFile(part, true);
+            problems.push(why);
+            continue;
+        }
+        if (fso.FileExists(to)) fso.DeleteFile(to, true);
+        fso.MoveFile(part, to);
+    }
+    ensureFolder(P.bundle + "\\legacy");
+    for (i = 0; i < LEGACY_FILES.length; i++) {
+        fso.CopyFile(src + "\\legacy\\" + LEGACY_FILES[i], P.bundle + "\\legacy\\" + LEGACY_FILES[i], true);
+    }
+    return problems;
+}
+
+// ----------------------------------------------------- private folder --
+
+// privateRoot is %ProgramData%\fixstick on Vista and later (as runner.exe)
+// and %ALLUSERSPROFILE%\Application Data\fixstick on XP, which has no
+// ProgramData.
+function privateRoot() {
+    var pd = expand("%ProgramData%");
+    if (pd.indexOf("%") < 0 && pd != "") return pd + "\\" + PRODUCT;
+    return expand("%ALLUSERSPROFILE%") + "\\Application Data\\" + PRODUCT;
+}
+
+// restrict lets only SYSTEM and the Administrators group reach folder p,
+// without inherited permissions. icacls (Vista and later) takes the
+// well-known SIDs; XP's cacls only takes names, which are translated on
+// non-English Windows, so they are looked up by SID through WMI.
+function restrict(p) {
+    var sys32 = expand("%SystemRoot%") + "\\System32\\";
+    var rc;
+    if (OS.major >= 6) {
+        rc = runHidden("\"" + sys32 + "icacls.exe\" \"" + p + "\" /inheritance:r /grant:r *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F");
+        if (rc != 0) note("icacls could not restrict " + p + " (exit code " + rc + ")");
+        return;
+    }
+    var admins = accountName("Win32_Group", "S-1-5-32-544", "Administrators");
+    var system = accountName("Win32_SystemAccount", "S-1-5-18", "SYSTEM");
+    // cacls asks "Are you sure (Y/N)?" when it replaces a folder's list.
+    rc = runHidden("\"" + expand("%ComSpec%") + "\" /c echo y| \"" + sys32 + "cacls.exe\" \"" + p + "\" /T /G \"" +
+        admins + "\":F \"" + system + "\":F");
+    if (rc != 0) note("cacls could not restrict " + p + " (exit code " + rc + ")");
+}
+
+function accountName(cls, sid, fallback) {
+    try {
+        var wmi = GetObject("winmgmts:{impersonationLevel=impersonate}!\\\\.\\root\\cimv2");
+        var e = new Enumerator(wmi.ExecQuery("SELECT Name FROM " + cls + " WHERE SID='" + sid + "'"));
+        if (!e.atEnd()) return e.item().Name;
+    } catch (x) { }
+    return fallback;
+}
+
+// ------------------------------------------------------------ registry --
+// Read through reg.exe, which every Windows since XP has: one reader for
+// both registry views, with the value's type. reg's output goes to a file
+// in the private folder (WSH on Wine cannot read a child's output).
+
+var REG_CACHE = {};
+
+// viewFlag is reg.exe's switch for a view: none on 32-bit Windows (one
+// view), none for the view this script runs in.
+function viewFlag(view) {
+    if (!OS.is64) return "";
+    if (OS.wow) return view == 64 ? " /reg:64" : "";
+    return view == 32 ? " /reg:32" : "";
+}
+
+// regQuery runs reg query with args and returns null (not found) or the
+// value lines as [{name, type, data}].
+function regQuery(args) {
+    var out = P.root + "\\reg-query.txt";
+    if (fso.FileExists(out)) fso.DeleteFile(out, true);
+    var rc = runHidden("\"" + expand("%ComSpec%") + "\" /c \"\"" + expand("%SystemRoot%") + "\\System32\\reg.exe\" query " +
+        args + " >\"" + out + "\" 2>&1\"");
+    if (rc != 0) return null;
+    var lines = readText(out).split(/\r?\n/), vals = [];
+    for (var i = 0; i < lines.length; i++) {
+        var m = /^(\s+)(.*?)\s+(REG_[A-Z0-9_]+)(.*)$/.exec(lines[i]);
+        if (!m) continue;
+        // reg.exe separates the columns with a tab on XP, four spaces later.
+        var data = m[4].replace(/^(\t| {1,4})/, "");
+        vals.push({ name: m[2], type: m[3], data: data });
+    }
+    return vals;
+}
+
+// regKey returns the values of a key in a view (null: no such key).
+function regKey(key, view) {
+    var id = view + ":" + key.toLowerCase();
+    if (REG_CACHE[id] === undefined) REG_CACHE[id] = regQuery("\"" + key + "\"" + viewFlag(view));
+    return REG_CACHE[id];
+}
+
+// regValue reads a value as runner.exe does: {str, num, isNum, numeric},
+// or null when the key or value does not exist. Value "" is the default.
+function regValue(key, value, view) {
+    var v = null, i;
+    if (value == "") {
+        var d = regQuery("\"" + key + "\" /ve" + viewFlag(view));
+        if (d && d.length > 0 && d[0].data != "(value not set)") v = d[0];
+    } else {
+        var vals = regKey(key, view);
+        if (vals === null) return null;
+        for (i = 0; i < vals.length; i++) {
+            if (vals[i].name.toLowerCase() == value.toLowerCase()) {
+                v = vals[i];
+                break;
+            }
+        }
+    }
+    if (v === null) return null;
+    var r = { str: v.data, num: 0, isNum: false, numeric: false };
+    if (v.type == "REG_DWORD" || v.type == "REG_QWORD") {
+        r.numeric = r.isNum = true;
+        r.num = parseInt(v.data, 16);
+        r.str = String(r.num);
+    } else if ((v.type == "REG_SZ" || v.type == "REG_EXPAND_SZ") && /^[0-9]+$/.test(v.data)) {
+        r.isNum = true;
+        r.num = parseInt(v.data, 10);
+    }
+    return r;
+}
+
+function regKeyExists(key, view) { return regKey(key, view) !== null; }
+
+// ------------------------------------------------------------ Windows --
+
+function osInfo() {
+    var arch = String(expand("%PROCESSOR_ARCHITECTURE%")).toUpperCase();
+    var wow = String(expand("%PROCESSOR_ARCHITEW6432%")).toUpperCase();
+    var machine = wow.indexOf("%") < 0 && wow != "" ? wow : arch;
+    var info = {
+        arch: machine == "AMD64" ? "x64" : machine == "ARM64" ? "arm64" : machine == "IA64" ? "ia64" : "x86",
+        wow: wow.indexOf("%") < 0 && wow != "",
+        major: 0, minor: 0, build: "", sp: ""
+    };
+    info.is64 = info.arch != "x86";
+    OS = info; // viewFlag needs is64 and wow
+    var k = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion";
+    var maj = regValue(k, "CurrentMajorVersionNumber", 64), min = regValue(k, "CurrentMinorVersionNumber", 64);
+    if (maj && min && maj.isNum) {
+        info.major = maj.num;
+        info.minor = min.num;
+    } else {
+        var cv = regValue(k, "CurrentVersion", 64);
+        var parts = cv ? cv.str.split(".") : ["0", "0"];
+        info.major = parseInt(parts[0], 10) || 0;
+        info.minor = parseInt(parts[1], 10) || 0;
+    }
+    var b = regValue(k, "CurrentBuildNumber", 64), sp = regValue(k, "CSDVersion", 64);
+    info.build = b ? b.str : "";
+    info.sp = sp ? sp.str : "";
+    return info;
+}
+
+function parseVersion(s) {
+    var parts = trim(s).split("."), v = [];
+    for (var i = 0; i < parts.length; i++) {
+        if (!/^[0-9]+$/.test(parts[i])) return null;
+        v.push(parseInt(parts[i], 10));
+    }
+    return v;
+}
+
+function compareVersions(a, b) {
+    for (var i = 0; i < a.length || i < b.length; i++) {
+        var x = i < a.length ? a[i] : 0, y = i < b.length ? b[i] : 0;
+        if (x < y) return -1;
+        if (x > y) return 1;
+    }
+    return 0;
+}
+
+// parseNum reads a decimal or 0x-prefixed hex number, or returns null.
+function parseNum(s) {
+    s = trim(s).toLowerCase();
+    if (/^0x[0-9a-f]+$/.test(s)) return parseInt(s.substring(2), 16);
+    if (/^[0-9]+$/.test(s)) return parseInt(s, 10);
+    return null;
+}
+
+// ---------------------------------------------------------- conditions --
+// Conditions have the lock's shape; evalCond decides them as runner.exe
+// does, and throws when the machine cannot be asked.
+
+var FACTS = {}, FACTS_KNOWN = false;
+
+function evalCond(c) {
+    var i;
+    if (c.recorded !== undefined) {
+        if (!FACTS_KNOWN) throw new Error("condition \"" + c.recorded + "\": no detect step has recorded facts before this step");
+        return FACTS[c.recorded] === true;
+    }
+    if (c.registry !== undefined) return evalRegistry(c.registry);
+    if (c.os !== undefined) return evalOS(c.os);
+    if (c.file !== undefined) return evalFile(c.file);
+    if (c.all !== undefined) {
+        for (i = 0; i < c.all.length; i++) if (!evalCond(c.all[i])) return false;
+        return true;
+    }
+    if (c.any !== undefined) {
+        for (i = 0; i < c.any.length; i++) if (evalCond(c.any[i])) return true;
+        return false;
+    }
+    if (c.not !== undefined) return !evalCond(c.not);
+    throw new Error("empty condition");
+}
+
+function evalRegistry(r) {
+    var view = r.view ? r.view : 64;
+    if (r.exists !== undefined && (r.value === undefined || r.value == "")) return regKeyExists(r.key, view) == r.exists;
+    var v = regValue(r.key, r.value === undefined ? "" : r.value, view);
+    if (v === null) return r.exists !== undefined && !r.exists;
+    if (r.exists !== undefined) return r.exists;
+    if (r.min !== undefined) return v.isNum && v.num >= r.min;
+    if (r.equals !== undefined) {
+        if (v.numeric) {
+            var n = parseNum(r.equals);
+            return n !== null && n == v.num;
+        }
+        return v.str == r.equals;
+    }
+    throw new Error("registry condition on " + r.key + ": no equals, min or exists");
+}
+
+function evalOS(o) {
+    var have = [OS.major, OS.minor];
+    if (o.min !== undefined && compareVersions(have, parseVersion(o.min)) < 0) return false;
+    if (o.max !== undefined && compareVersions(have, parseVersion(o.max)) > 0) return false;
+    if (o.arch !== undefined && o.arch != OS.arch) return false;
+    return true;
+}
+
+function evalFile(f) {
+    var p = expand(f.path);
+    if (!fso.FileExists(p)) return false;
+    if (f.min_version === undefined) return true;
+    var v = String(fso.GetFileVersion(p));
+    if (v == "") throw new Error("reading the version of " + f.path + ": the file has no version");
+    var have = parseVersion(v);
+    if (have === null) return false;
+    return compareVersions(have, parseVersion(f.min_version)) >= 0;
+}
+
+// ------------------------------------------------------------- detect --
+
+// detectNetFx returns the netfx facts true on this machine, in version
+// order, reading each key in both registry views (KB318785).
+function detectNetFx() {
+    var facts = [], seen = {};
+    var views = OS.is64 ? [64, 32] : [64]; // 32-bit Windows has one view
+    for (var i = 0; i < NETFX_RULES.length; i++) {
+        var r = NETFX_RULES[i];
+        if (seen[r.fact]) continue;
+        for (var k = 0; k < views.length; k++) {
+            var v = regValue(r.key, r.value, views[k]);
+            if (v !== null && v.isNum && v.num >= r.min) {
+                seen[r.fact] = true;
+                facts.push(r.fact);
+                break;
+            }
+        }
+    }
+    return facts;
+}
+
+function describeFacts(facts) {
+    if (facts.length == 0) return "none";
+    var out = [];
+    for (var i = 0; i < facts.length; i++) {
+        var t = FACT_TITLES[facts[i]];
+        out.push(t ? t + " (" + facts[i] + ")" : facts[i]);
+    }
+    return out.join(", ");
+}
+
+// ------------------------------------------------------------ journal --
+// One line per record, tab-separated, ending with "end" so that a torn
+// write is seen. Reasons never hold tabs or line breaks.
+
+function clean(s) { return String(s).replace(/[\t\r\n]+/g, " "); }
+
+function newJournal() {
+    return { bundle: BUNDLE.id, origin: "", created: now(), facts: [], factsRecorded: false,
+        reboots: 0, awaiting: false, options: "", steps: {} };
+}
+
+function jstep(id) {
+    if (!J.steps[id]) J.steps[id] = { state: "", status: "", exit: "", attempts: 0, interrupted: 0, log: "", reason: "" };
+    return J.steps[id];
+}
+
+function saveJournal() {
+    var L = ["fixstick-legacy-journal\t1", "bundle\t" + J.bundle, "origin\t" + clean(J.origin), "created\t" + J.created,
+        "facts-recorded\t" + (J.factsRecorded ? 1 : 0), "facts\t" + J.facts.join(" "), "reboots\t" + J.reboots,
+        "awaiting-reboot\t" + (J.awaiting ? 1 : 0), "options\t" + J.options];
+    for (var i = 0; i < STEPS.length; i++) {
+        var s = J.steps[STEPS[i].id];
+        if (!s) continue;
+        L.push(["step", STEPS[i].id, s.state, s.status, s.exit, s.attempts, s.interrupted, clean(s.log), clean(s.reason)].join("\t"));
+    }
+    L.push("end");
+    writeAtomic(P.journal, L.join("\r\n") + "\r\n");
+}
+
+// parseJournal returns the journal in text, or null when it is torn.
+function parseJournal(text) {
+    var lines = text.split(/\r?\n/), j = newJournal(), ended = false;
+    if (lines[0] != "fixstick-legacy-journal\t1") return null;
+    for (var i = 1; i < lines.length; i++) {
+        var f = lines[i].split("\t");
+        switch (f[0]) {
+            case "bundle": j.bundle = f[1]; break;
+            case "origin": j.origin = f[1]; break;
+            case "created": j.created = f[1]; break;
+            case "facts-recorded": j.factsRecorded = f[1] == "1"; break;
+            case "facts": j.facts = f[1] == "" ? [] : f[1].split(" "); break;
+            case "reboots": j.reboots = parseInt(f[1], 10) || 0; break;
+            case "awaiting-reboot": j.awaiting = f[1] == "1"; break;
+            case "options": j.options = f[1]; break;
+            case "step":
+                j.steps[f[1]] = { state: f[2], status: f[3], exit: f[4], attempts: parseInt(f[5], 10) || 0,
+                    interrupted: parseInt(f[6], 10) || 0, log: f[7], reason: f[8] };
+                break;
+            case "end": ended = true; break;
+        }
+    }
+    return ended ? j : null;
+}
+
+// loadJournal reads the journal; after a power cut during a save the
+// complete temporary copy is used.
+function loadJournal() {
+    var files = [P.journal, P.journal + ".tmp"];
+    for (var i = 0; i < files.length; i++) {
+        if (!fso.FileExists(files[i])) continue;
+        var j = parseJournal(readText(files[i]));
+        if (j !== null) return j;
+    }
+    if (fso.FileExists(P.journal)) {
+        throw new Error("journal " + P.journal + " is damaged: move it away to start the bundle from the beginning");
+    }
+    return null;
+}
+
+// ------------------------------------------------------------- report --
+
+function reportJSON() {
+    var facts = [];
+    for (var i = 0; i < J.facts.length; i++) facts.push(jsonString(J.facts[i]));
+    var steps = [];
+    for (i = 0; i < STEPS.length; i++) {
+        var st = STEPS[i], s = J.steps[st.id], status = "not-run", reason = "", exit = "", log = "";
+        if (s) {
+            if (s.state == "done") status = s.status;
+            else if (s.state == "started") reason = "started, not finished";
+            if (s.reason != "") reason = s.reason;
+            exit = s.exit;
+            log = s.log;
+            if (s.interrupted > 0) reason = (reason + "; run again after " + s.interrupted + " interrupted run(s)").replace(/^; /, "");
+        }
+        var line = "    {\n      \"id\": " + jsonString(st.id) + ",\n      \"status\": " + jsonString(status);
+        if (exit !== "") {
+            var c = parseFloat(exit);
+            line += ",\n      \"exit_code\": " + c + ",\n      \"exit_hex\": " + jsonString("0x" + c.toString(16).toUpperCase());
+        }
+        if (reason != "") line += ",\n      \"reason\": " + jsonString(reason);
+        if (log != "") line += ",\n      \"log\": " + jsonString(log);
+        steps.push(line + "\n    }");
+    }
+    var reason = REPORT.reason;
+    if (NOTES.length > 0) reason = (reason + "; " + NOTES.join("; ")).replace(/^; /, "");
+    var out = "{\n  \"bundle\": " + jsonString(BUNDLE.id) +
+        ",\n  \"computer\": " + jsonString(computerName()) +
+        ",\n  \"runner\": " + jsonString("legacy " + BUNDLE.builder) +
+        ",\n  \"outcome\": " + jsonString(REPORT.outcome);
+    if (reason != "") out += ",\n  \"reason\": " + jsonString(reason);
+    out += ",\n  \"started\": " + jsonString(REPORT.started) + ",\n  \"finished\": " + jsonString(now());
+    if (facts.length > 0) out += ",\n  \"facts\": [" + facts.join(", ") + "]";
+    return out + ",\n  \"steps\": [" + (steps.length ? "\n" + steps.join(",\n") + "\n  " : "") + "]\n}\n";
+}
+
+function computerName() { return expand("%COMPUTERNAME%"); }
+
+// reportFolder is the folder name for a computer's reports; a name that
+// Windows would not accept as a folder becomes "unknown".
+function reportFolder(name) {
+    if (name == "" || /[\\\/:*?"<>|\u0000-\u001f]/.test(name) || /[. ]$/.test(name) ||
+        /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\.|$)/i.test(name)) return "unknown";
+    return name;
+}
+
+// writeReport writes report.json into the private folder and, with the
+// log, under reports\<COMPUTERNAME>\ in the folder the run started from.
+function writeReport(origin) {
+    var text = reportJSON();
+    if (P.root && fso.FolderExists(P.root)) {
+        try { writeAtomic(P.root + "\\" + REPORT_NAME, text); } catch (e) { say("warning: writing the report: " + errText(e)); }
+    }
+    if (!origin) return;
+    try {
+        var dir = origin + "\\reports\\" + reportFolder(computerName());
+        ensureFolder(dir);
+        writeAtomic(dir + "\\" + REPORT_NAME, text);
+        if (P.log && fso.FileExists(P.log)) {
+            if (LOGFILE) LOGFILE.Close();
+            LOGFILE = null;
+            fso.CopyFile(P.log, dir + "\\" + LOG_NAME, true);
+        }
+    } catch (e) {
+        say("note: could not write the report into the bundle folder (" + errText(e) + "); it is in " + P.root);
+    }
+}
+
+// ------------------------------------------------------------- RunOnce --
+
+var RUNONCE = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\RunOnce\\";
+
+function setRunOnce(command) {
+    var name = PRODUCT + "-" + BUNDLE.id;
+    if (command != "") {
+        sh.RegWrite(RUNONCE + name, command, "REG_SZ");
+        return;
+    }
+    try { sh.RegDelete(RUNONCE + name); } catch (e) { }
+}
+
+// pendingReboot lists why Windows says a restart is pending.
+function pendingReboot() {
+    var why = [];
+    var sm = regValue("HKLM\\SYSTEM\\CurrentControlSet\\Control\\Session Manager", "PendingFileRenameOperations", 64);
+    if (sm !== null && sm.str != "") why.push("files wait to be replaced (PendingFileRenameOperations)");
+    if (regKeyExists("HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\RebootPending", 64)) {
+        why.push("Component Based Servicing");
+    }
+    if (regKeyExists("HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\WindowsUpdate\\Auto Update\\RebootRequired", 64)) {
+        why.push("Windows Update");
+    }
+    return why;
+}
+
+// ---------------------------------------------------------------- run --
+
+function fail(st, js, reason) {
+    REPORT.outcome = "failed";
+    REPORT.reason = "step " + st.id + " failed: " + reason;
+    done(js, "failed", reason);
+}
+
+function done(js, status, reason) {
+    js.state = "done";
+    js.status = status;
+    js.reason = reason;
+    say("    " + status + (reason ? ": " + reason : ""));
+    saveJournal();
+}
+
+// decide evaluates when and unless: it returns "" to run the step, or why
+// not. It throws when a condition cannot be decided.
+function decide(st) {
+    REG_CACHE = {}; // installers change the registry: read it afresh
+    if (st.when !== null && !evalCond(st.when)) return "runs only if " + st.whenText + ", which is not the case";
+    if (st.unless !== null && evalCond(st.unless)) return "not needed: " + st.unlessText;
+    return "";
+}
+
+// classify returns [outcome, text] for an exit code, as runner.exe does.
+function classify(st, code) {
+    var r = st.codes[String(code)];
+    if (!r) r = ["failure", ""];
+    if (r[0] == "failure" && r[1] == "") r = ["failure", explainCode(code)];
+    return r;
+}
+
+function succeeded(outcome) {
+    return outcome == "success" || outcome == "reboot" || outcome == "reboot-initiated" || outcome == "already-installed";
+}
+
+// execStep runs a step's program until its outcome is not "retry" or the
+// retries run out. It returns {code, outcome, text}, or throws with the
+// reason the program could not run.
+function execStep(i, st, js) {
+    var program = P.bundle + "\\" + winPath(st.program);
+    var cmd = expandSystemRoot(st.cmd.join(P.root));
+    // WSH expands %VARIABLES% in the command line it is given; runner.exe
+    // does not. Run only what runs the same in both.
+    if (expand(cmd) != cmd) {
+        throw new Error("the command line holds %VARIABLE% text that Windows Script Host would replace, so it " +
+            "cannot be passed on unchanged: run this bundle with runner.exe (Windows 10 or later)");
+    }
+    if (st.log != "") ensureFolder(P.logs);
+    var f = lockFile(st.program);
+    var wait = RETRY_FIRST, first = new Date().getTime();
+    for (;;) {
+        var work = P.work + "\\" + (i + 1);
+        // A fresh, empty working folder: nothing can be planted next to
+        // the installer (old systems search the current folder for DLLs).
+        if (fso.FolderExists(work)) fso.DeleteFolder(work, true);
+        ensureFolder(work);
+        js.state = "started";
+        js.attempts++;
+        saveJournal();
+        // The copy was checked when it was made; check it again right
+        // before it runs, as runner.exe does.
+        say("    checking " + st.program);
+        var why = checkFile(program, f);
+        if (why != "") throw new Error("the private copy changed before it ran: " + why);
+        say("    running " + cmd);
+        sh.CurrentDirectory = work;
+        var code = sh.Run(cmd, 1, true) >>> 0;
+        var r = classify(st, code);
+        if (r[0] != "retry") return { code: code, outcome: r[0], text: r[1] };
+        if ((new Date().getTime() - first) / 1000 + wait > RETRY_FOR) {
+            return { code: code, outcome: "failure", text: explainCode(code) + "; still so after retrying for " + (RETRY_FOR / 60) + "m0s" };
+        }
+        say("    exit code " + codeString(code) + ": " + explainCode(code) + "; trying again in " + wait + "s");
+        sleep(wait);
+        wait = Math.min(2 * wait, RETRY_MAX_WAIT);
+    }
+}
+
+// runStep runs one step; it returns true when the run must stop here.
+function runStep(i, st, js) {
+    if (st.skip != "") {
+        done(js, "skipped", st.skip);
+        return false;
+    }
+    if (st.kind == "detect") {
+        if (J.factsRecorded) {
+            done(js, "succeeded", "recorded earlier: " + describeFacts(J.facts));
+            return false;
+        }
+        REG_CACHE = {};
+        var facts = detectNetFx();
+        J.facts = facts;
+        J.factsRecorded = true;
+        setFacts(facts);
+        done(js, "succeeded", "recorded: " + describeFacts(facts));
+        return false;
+    }
+    var why;
+    try {
+        why = decide(st);
+    } catch (e) {
+        fail(st, js, "checking the step's condition: " + errText(e));
+        return true;
+    }
+    if (why != "") {
+        done(js, "skipped", why);
+        return false;
+    }
+    var res;
+    try {
+        res = execStep(i, st, js);
+    } catch (e) {
+        fail(st, js, errText(e));
+        return true;
+    }
+    var logPath = st.log != "" ? P.logs + "\\" + st.log : "";
+    js.exit = String(res.code);
+    js.log = logPath;
+    if (!succeeded(res.outcome)) {
+        fail(st, js, codeString(res.code) + ": " + res.text + (logPath ? "; log: " + logPath : ""));
+        return true;
+    }
+    var reason = "exit code " + codeString(res.code) + ": " + res.outcome;
+    var wantsReboot = res.outcome == "reboot" || res.outcome == "reboot-initiated";
+    if (st.reboot == "after") {
+        wantsReboot = true;
+        reason += "; the step restarts the computer afterwards";
+    } else if (st.reboot == "never" && res.outcome == "reboot") {
+        wantsReboot = false;
+        reason += "; the step says not to restart now";
+        note("step " + st.id + " asked for a restart, and the bundle goes on without one: restart the computer when the run ends");
+    }
+    if (!wantsReboot) {
+        done(js, "succeeded", reason);
+        return false;
+    }
+    var last = i == STEPS.length - 1;
+    if (last) {
+        REPORT.outcome = "reboot-required";
+        REPORT.reason = "all steps ran; restart the computer to complete the last one";
+    } else if (J.reboots >= MAX_REBOOTS) {
+        REPORT.outcome = "failed";
+        REPORT.reason = "the bundle asked for more than " + MAX_REBOOTS + " restarts; the runner stopped to avoid a restart loop: " +
+            "restart the computer and run the bundle again to go on";
+        last = true;
+    } else {
+        J.reboots++;
+        J.awaiting = true;
+    }
+    done(js, "reboot-required", reason);
+    if (!last) reboot(res.outcome == "reboot-initiated");
+    return true;
+}
+
+// reboot registers the run after the restart, and restarts when allowed.
+function reboot(initiated) {
+    var cmd = "\"" + expand("%SystemRoot%") + "\\System32\\cscript.exe\" //nologo \"" + P.bundle +
+        "\\legacy\\fixstick.js\" /resume /quiet" + (OPT.reboot ? " /reboot" : "");
+    REPORT.outcome = "reboot-required";
+    try {
+        setRunOnce(cmd);
+    } catch (e) {
+        REPORT.reason = "a restart is needed, and the runner could not arrange to continue after it (" + errText(e) +
+            "): restart, then run the bundle again";
+        return;
+    }
+    REPORT.reason = "a restart is needed; the runner continues by itself after the restart";
+    if (initiated) {
+        say("the installer is restarting the computer; the runner continues after the restart");
+    } else if (OPT.reboot || (!OPT.quiet && confirm("Restart the computer now?"))) {
+        RESTART = true;
+    } else {
+        say("restart the computer to continue; the runner continues by itself after the restart");
+    }
+}
+
+function confirm(question) {
+    try {
+        WScript.StdOut.Write(question + " [y/N] ");
+        return /^\s*y/i.test(WScript.StdIn.ReadLine());
+    } catch (e) {
+        return false;
+    }
+}
+
+function setFacts(facts) {
+    FACTS = {};
+    for (var i = 0; i < facts.length; i++) FACTS[facts[i]] = true;
+    FACTS_KNOWN = true;
+}
+
+// checkReboot handles a restart a step asked for; true ends the run.
+function checkReboot() {
+    var pending = pendingReboot();
+    if (J.awaiting) {
+        if (!OPT.resume && pending.length > 0) {
+            REPORT.outcome = "reboot-required";
+            REPORT.reason = "a step asked for a restart and Windows still has one pending (" + pending.join("; ") +
+                "): restart the computer; the runner continues by itself after the restart";
+            say(REPORT.reason);
+            return true;
+        }
+        J.awaiting = false;
+        for (var id in J.steps) {
+            var s = J.steps[id];
+            if (s.status == "reboot-required") {
+                s.status = "succeeded";
+                s.reason = trim(s.reason + " (the computer was restarted afterwards)");
+            }
+        }
+        say("continuing after the restart");
+        saveJournal();
+        return false;
+    }
+    if (pending.length > 0) {
+        note("Windows reports a pending restart before any step ran (" + pending.join("; ") +
+            "); installers may fail until the computer is restarted");
+    }
+    return false;
+}
+
+function steps() {
+    setFacts(J.facts);
+    FACTS_KNOWN = J.factsRecorded;
+    for (var i = 0; i < STEPS.length; i++) {
+        var st = STEPS[i], js = jstep(st.id);
+        if (js.state == "done") continue;
+        if (js.state == "started") {
+            js.interrupted++;
+            note("step " + st.id + " was interrupted while it ran (the runner was stopped or the power went); running it again");
+        }
+        say("[" + (i + 1) + "/" + STEPS.length + "] " + st.id + ": " + st.title);
+        if (runStep(i, st, js)) return;
+    }
+}
+
+// isElevated tries to write where only administrators may.
+function isElevated() {
+    var k = "HKLM\\SOFTWARE\\" + PRODUCT + "\\";
+    try {
+        sh.RegWrite(k + "elevation-check", 1, "REG_DWORD");
+        sh.RegDelete(k + "elevation-check");
+        sh.RegDelete(k);
+        return true;
+    } catch (e) {
+        return false;
+    }
+}
+
+// refuse writes a "refused" report (nothing ran) and returns the exit code.
+function refuse(origin, reason) {
+    REPORT.outcome = "refused";
+    REPORT.reason = reason;
+    if (J === null) J = newJournal();
+    J.steps = {};
+    say("REFUSED: " + reason);
+    writeReport(origin);
+    return EXIT_FAILED;
+}
+
+function summary() {
+    say("");
+    say("Summary for " + BUNDLE.id + " on " + computerName() + ":");
+    for (var i = 0; i < STEPS.length; i++) {
+        var s = J.steps[STEPS[i].id], id = STEPS[i].id;
+        while (id.length < 16) id += " ";
+        say("  " + id + " " + (s && s.state == "done" ? s.status + (s.reason ? ": " + s.reason : "") : "not-run"));
+    }
+    var results = {
+        "success": "Result: success. Every step that applies to this computer is done.",
+        "reboot-required": "Result: a restart is required.",
+        "failed": "Result: FAILED. Nothing after the failed step ran. Fix the cause above, then run the bundle again: finished steps are not repeated.",
+        "refused": "Result: REFUSED. Nothing was run."
+    };
+    say(results[REPORT.outcome]);
+    if (REPORT.reason) say("  " + REPORT.reason);
+    say("Report: " + P.root + "\\" + REPORT_NAME);
+}
+
+function parseArgs() {
+    var a = WScript.Arguments;
+    for (var i = 0; i < a.length; i++) {
+        var s = String(a(i)).toLowerCase();
+        if (s == "/resume") OPT.resume = true;
+        else if (s == "/reboot") OPT.reboot = true;
+        else if (s == "/quiet") OPT.quiet = true;
+        else return "unknown option " + a(i) + " (run.cmd takes /reboot and /quiet)";
+    }
+    return "";
+}
+
+function main() {
+    REPORT.started = now();
+    var here = fso.GetParentFolderName(fso.GetParentFolderName(WScript.ScriptFullName));
+    var bad = parseArgs();
+    if (bad != "") {
+        WScript.Echo("fixstick: " + bad);
+        return 2;
+    }
+    say(BUNDLE.id + ": " + BUNDLE.title + " (legacy executor, Windows XP to 8.1)");
+    if (!isElevated()) {
+        return refuse(here, "the runner needs administrator rights: log on as an administrator; on Vista and later, " +
+            "right-click START.cmd and choose \"Run as administrator\"");
+    }
+    var root = privateRoot() + "\\" + BUNDLE.id;
+    P = { root: root, bundle: root + "\\b", journal: root + "\\" + JOURNAL_NAME, log: root + "\\" + LOG_NAME,
+        logs: root + "\\logs", work: root + "\\w" };
+    var fresh = !fso.FolderExists(privateRoot());
+    ensureFolder(root);
+    OS = { is64: false, wow: false, major: 0, minor: 0 };
+    osInfo();
+    if (fresh) restrict(privateRoot());
+    LOGFILE = fso.OpenTextFile(P.log, 8, true, 0);
+    say("Windows " + OS.major + "." + OS.minor + "." + OS.build + (OS.sp ? " " + OS.sp : "") + ", " + OS.arch);
+    J = loadJournal();
+    if (J === null) J = newJournal();
+    if (J.bundle != BUNDLE.id) throw new Error("journal " + P.journal + " belongs to bundle " + J.bundle + ", not " + BUNDLE.id);
+    var why = calibrate(here + "\\legacy\\bytes.bin");
+    if (why != "") {
+        return refuse(J.origin || here, "this computer cannot check the bundle's SHA-256 hashes (" + why + "), so nothing was run. " +
+            "Check the bundle on another computer (runner.exe verify on Windows 10 or later, or builder verify), " +
+            "then run it with runner.exe where possible");
+    }
+    if (!samePath(here, P.bundle)) {
+        if (J.origin == "") J.origin = here;
+        var problems = copyBundle(here);
+        if (problems.length > 0) {
+            return refuse(here, "the bundle does not match its lock; nothing was run:\n\t" + problems.join("\n\t"));
+        }
+    }
+    saveJournal();
+    if (!checkReboot()) steps();
+    if (REPORT.outcome == "") REPORT.outcome = "success";
+    if (REPORT.outcome == "success" || REPORT.outcome == "failed") setRunOnce("");
+    summary();
+    writeReport(J.origin);
+    if (RESTART) {
+        say("restarting the computer in 30 seconds; the runner continues after the restart (shutdown -a cancels)");
+        runHidden("\"" + expand("%SystemRoot%") + "\\System32\\shutdown.exe\" -r -t 30 -c \"" + PRODUCT + ": " +
+            BUNDLE.id + "\"");
+    }
+    return REPORT.outcome == "success" ? EXIT_SUCCESS : REPORT.outcome == "reboot-required" ? EXIT_REBOOT : EXIT_FAILED;
+}
+
+// A script error must not vanish: say it, and leave a report.
+var EXIT;
+try {
+    EXIT = main();
+} catch (e) {
+    say("fixstick: internal error: " + errText(e));
+    try {
+        REPORT.outcome = "failed";
+        REPORT.reason = "the legacy executor stopped: " + errText(e);
+        if (J === null) J = newJournal();
+        writeReport(J.origin || fso.GetParentFolderName(fso.GetParentFolderName(WScript.ScriptFullName)));
+    } catch (e2) { }
+    EXIT = EXIT_FAILED;
+}
+if (LOGFILE) LOGFILE.Close();
+WScript.Quit(EXIT);
