@@ -173,4 +173,3 @@ func TestRenderRefuses(t *testing.T) {
 		})
 	}
 }
-
