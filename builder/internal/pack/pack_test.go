@@ -50,7 +50,7 @@ func makeZip(t *testing.T, es ...zipEntry) []byte {
 	return b.Bytes()
 }
 
-func writeFile(t *testing.T, dir, name string, data []byte) Source {
+func writeFile(t testing.TB, dir, name string, data []byte) Source {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	if err := os.WriteFile(p, data, 0o644); err != nil {

@@ -1,0 +1,79 @@
+#!/bin/sh
+# Warm-cache rebuild of a ~270 MB bundle (random payloads of 231 MB, 24 MB,
+# 10 MB, 2 MB, 1 MB and 300 KB), timed against `zip -0 -r` of the same
+# files in the same run, with the builder's peak memory.
+#   Target: rebuild / zip -0 <= 0.3, peak RSS < 64 MiB.
+# Usage: bench/pack.sh [BUILDER]  (default dist/builder; needs GNU time, zip)
+# BENCH_DIR (default /tmp/fixstick-bench-pack) keeps the payloads between runs.
+set -eu
+cd "$(dirname "$0")/.."
+BUILDER=$(realpath "${1:-dist/builder}")
+DIR=${BENCH_DIR:-/tmp/fixstick-bench-pack}
+RUNS=${RUNS:-5}
+mkdir -p "$DIR/set" "$DIR/runners"
+cd "$DIR"
+
+# Payloads: made once, reused (random, so that nothing compresses).
+set -- 231M 24M 10M 2M 1M 300K
+for s in "$@"; do
+	[ -f "set/p$s.bin" ] || head -c "$s" /dev/urandom >"set/p$s.bin"
+done
+# Stand-in runner programs, unless real ones are given.
+[ -n "${FIXSTICK_RUNNER_DIR:-}" ] || {
+	printf 'MZ stand-in\n' >runners/runner.exe
+	printf 'MZ stand-in\n' >runners/runner-x86.exe
+	export FIXSTICK_RUNNER_DIR="$DIR/runners"
+}
+
+# The manifest pins every payload; its URL is never used: the cache is warm.
+{
+	echo "manifest: 1"
+	echo "id: bench"
+	echo "title: Pack benchmark"
+	echo "created: 2026-01-01T00:00:00Z"
+	echo "artifacts:"
+	for s in "$@"; do
+		set -- $(sha256sum "set/p$s.bin") $(stat -c %s "set/p$s.bin")
+		echo "  - id: p$(echo $s | tr A-Z a-z)"
+		echo "    file: p$s.exe"
+		echo "    sha256: $1"
+		echo "    size: $3"
+		echo "    urls: [https://bench.invalid/p$s.bin]"
+	done
+	echo "steps:"
+	for s in 231M 24M 10M 2M 1M 300K; do
+		echo "  - id: s$(echo $s | tr A-Z a-z)"
+		echo "    exe: p$(echo $s | tr A-Z a-z)"
+	done
+} >bench.yaml
+
+export FIXSTICK_CACHE="$DIR/cache"
+adds=""
+for s in 231M 24M 10M 2M 1M 300K; do
+	adds="$adds --add p$(echo $s | tr A-Z a-z)=set/p$s.bin"
+done
+# shellcheck disable=SC2086
+"$BUILDER" build bench.yaml $adds -o out/bench.zip >/dev/null # warms the cache
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+: >b.times
+: >z.times
+: >b.mem
+i=0
+while [ $i -lt "$RUNS" ]; do
+	/usr/bin/time -f "%e %M" -o t.out "$BUILDER" build bench.yaml -o out/bench.zip >/dev/null
+	read -r e m <t.out
+	echo "$e" >>b.times
+	echo "$m" >>b.mem
+	rm -f z.zip
+	/usr/bin/time -f "%e" -o t.out zip -q -0 -r z.zip set
+	cat t.out >>z.times
+	i=$((i + 1))
+done
+b=$(median <b.times)
+z=$(median <z.times)
+m=$(sort -n b.mem | tail -1)
+"$BUILDER" verify out/bench.zip >/dev/null
+echo "bundle: $(stat -c %s out/bench.zip) bytes; $RUNS runs, medians"
+echo "warm rebuild: ${b} s   zip -0 -r: ${z} s   ratio: $(echo "$b $z" | awk '{printf "%.2f", $1/$2}') (target <= 0.3)"
+echo "peak RSS: $(echo "$m" | awk '{printf "%.1f", $1/1024}') MiB (target < 64)"
