@@ -14,7 +14,7 @@ func (c Condition) String() string {
 	switch {
 	case c.Recorded != "":
 		if f, _, ok := LookupFact(c.Recorded); ok {
-			return fmt.Sprintf("%s was installed when recorded (%s)", f.Title, c.Recorded)
+			return fmt.Sprintf("%s was recorded as installed (%s)", f.Title, c.Recorded)
 		}
 		return fmt.Sprintf("the fact %s was recorded", c.Recorded)
 	case c.Registry != nil:
@@ -33,13 +33,15 @@ func (c Condition) String() string {
 	return "(empty condition)"
 }
 
+// join joins conditions with "and" or "or", putting parentheses only
+// around the parts that are themselves lists, where they are needed.
 func join(cs []Condition, sep string) string {
-	if len(cs) == 1 {
-		return cs[0].String()
-	}
 	parts := make([]string, len(cs))
 	for i, c := range cs {
-		parts[i] = "(" + c.String() + ")"
+		parts[i] = c.String()
+		if len(cs) > 1 && (len(c.All) > 1 || len(c.Any) > 1) {
+			parts[i] = "(" + parts[i] + ")"
+		}
 	}
 	return strings.Join(parts, sep)
 }
@@ -52,6 +54,14 @@ func (r RegistryCond) String() string {
 	}
 	var test string
 	switch {
+	case r.Exists != nil && r.Value == "":
+		// With no value named, exists tests the key itself (as the
+		// runner does).
+		name = "the registry key " + r.Key
+		test = "exists"
+		if !*r.Exists {
+			test = "does not exist"
+		}
 	case r.Equals != nil:
 		test = "equals " + quoteIfNeeded(*r.Equals)
 	case r.Min != nil:

@@ -20,17 +20,21 @@ var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 // manifest reads the top level. Artifacts are read before steps whatever
 // their order in the file, so that steps can be resolved against them.
 func (p *parser) manifest(root *yaml.Node) *payload.Manifest {
+	// The version comes first: another version's fields mean other things,
+	// and checking them against version 1 would only add noise.
+	if root.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(root.Content); i += 2 {
+			if k := root.Content[i]; k.Kind == yaml.ScalarNode && k.Value == "manifest" && !p.version(root.Content[i+1]) {
+				return nil
+			}
+		}
+	}
 	o := p.object(root, "", ObjManifest, "a mapping of manifest fields (manifest, id, title, artifacts, steps)")
 	if o == nil {
 		return nil
 	}
 	m := &payload.Manifest{}
-	if v := o.get("manifest"); v != nil {
-		if !p.version(v) {
-			// Another version's fields mean other things: checking them
-			// against version 1 would only add noise.
-			return nil
-		}
+	if o.get("manifest") != nil {
 		m.Version = payload.ManifestVersion
 	}
 	if v := o.get("id"); v != nil {
@@ -303,7 +307,7 @@ func (p *parser) extract(n *yaml.Node, field, artID string, names map[string]nam
 		p.errAt(n, field, "is empty: list the files to take out of the archive, or remove extract")
 	}
 	var out []payload.ExtractEntry
-	paths := map[string]*yaml.Node{} // folded path -> path node
+	var paths []claimed
 	for i, it := range items {
 		ef := index(field, i)
 		o := p.object(it, ef, ObjExtract, "a mapping with path and sha256")
@@ -315,7 +319,7 @@ func (p *parser) extract(n *yaml.Node, field, artID string, names map[string]nam
 			if s, ok := p.scalar(v, o.field("path"), "a path inside the archive"); ok {
 				if err := payload.CheckPath(s); err != nil {
 					p.errAt(v, o.field("path"), "%v", err)
-				} else if p.claimPath(paths, s, v, o.field("path")) {
+				} else if p.claimPath(&paths, s, v, o.field("path")) {
 					e.Path = s
 					p.claimName(names, path.Base(s), nameUse{o.field("path"), artID, v})
 				}
@@ -334,9 +338,10 @@ func (p *parser) extract(n *yaml.Node, field, artID string, names map[string]nam
 
 // claimPath refuses two extract paths of one artifact that are the same
 // file, or a file and a folder, to Windows.
-func (p *parser) claimPath(paths map[string]*yaml.Node, s string, n *yaml.Node, field string) bool {
+func (p *parser) claimPath(paths *[]claimed, s string, n *yaml.Node, field string) bool {
 	key := payload.FoldName(s)
-	for other, on := range paths {
+	for _, c := range *paths {
+		other, on := c.key, c.n
 		switch {
 		case other == key:
 			p.errAt(n, field, "path %q is already extracted at line %d:%d (Windows ignores case)", s, on.Line, on.Column)
@@ -346,8 +351,14 @@ func (p *parser) claimPath(paths map[string]*yaml.Node, s string, n *yaml.Node, 
 			return false
 		}
 	}
-	paths[key] = n
+	*paths = append(*paths, claimed{key, n})
 	return true
+}
+
+// claimed is an extract path already taken, folded as Windows compares.
+type claimed struct {
+	key string
+	n   *yaml.Node
 }
 
 // urls reads an artifact's sources. The artifact's pins are already read.
@@ -581,7 +592,9 @@ func (p *parser) resolve(n *yaml.Node, field string, kind payload.Kind, ref stri
 	if art == nil {
 		ids := make([]string, 0, len(a.list))
 		for _, x := range a.list {
-			ids = append(ids, x.ID)
+			if x.ID != "" {
+				ids = append(ids, x.ID)
+			}
 		}
 		known := "none is declared"
 		if len(ids) > 0 {
