@@ -11,14 +11,12 @@ import (
 	"github.com/spf13/pflag"
 
 	"fixstick/builder/internal/fetch"
+	"fixstick/builder/internal/legacy"
 	"fixstick/builder/internal/manifest"
 	"fixstick/builder/internal/pack"
 	"fixstick/builder/internal/runnerbin"
 	"fixstick/payload"
 )
-
-// renderLegacy renders the XP to 8.1 executor's files from the lock.
-var renderLegacy func(*payload.Lock) (map[string][]byte, error)
 
 type buildOptions struct {
 	output    string
@@ -97,7 +95,7 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 		Sources:  map[string]pack.Source{},
 		Skipped:  map[string]string{},
 		Runners:  runners,
-		Legacy:   renderLegacy,
+		Legacy:   legacy.Render,
 		Builder:  builderVersion(),
 		Created:  created,
 		Note:     func(s string) { fmt.Fprintf(e.stderr, "builder: %s\n", s) },
