@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"fixstick/builder/internal/manifest"
+)
+
+// TestPlanSeed checks the plan of the shipped procedure: the command lines
+// the runner will pass, in order, and the totals.
+func TestPlanSeed(t *testing.T) {
+	m, err := manifest.Load("../manifests/netfx11sp1-kb979906.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := makePlan(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"",
+		`"%SystemRoot%\System32\msiexec.exe" /i "<BUNDLE>\payloads\fixit50123\MicrosoftFixit50123.msi" /qn /norestart /l*v "<LOGS>\fixit.log"`,
+		`"<BUNDLE>\payloads\cleanup-tool\cleanup_tool.exe" /q:a /c:"cleanup.exe /p .NET Framework - All Versions /u"`,
+		`"<BUNDLE>\payloads\netfx35sp1\dotnetfx35.exe" /q /norestart /lang:ENU`,
+		`"<BUNDLE>\payloads\netfx11\dotnetfx.exe" /q:a /c:"install /l /q"`,
+		`"<BUNDLE>\payloads\netfx11sp1\NDP1.1sp1-KB867460-X86.exe" /q`,
+		`"<BUNDLE>\payloads\netfx40\dotNetFx40_Full_x86_x64.exe" /q /norestart`,
+		`"<BUNDLE>\payloads\kb979906\NDP1.1sp1-KB979906-X86.exe" /q /norestart`,
+		`"<BUNDLE>\payloads\kb2833941\NDP1.1sp1-KB2833941-X86.exe" /q /norestart`,
+	}
+	if len(p.Steps) != len(want) {
+		t.Fatalf("%d steps, want %d", len(p.Steps), len(want))
+	}
+	for i, s := range p.Steps {
+		if s.CommandLine != want[i] {
+			t.Errorf("step %d (%s):\n got %s\nwant %s", i+1, s.ID, s.CommandLine, want[i])
+		}
+	}
+	if s := p.Steps[2]; s.Reboot != "after" || s.TimeoutSeconds != 1800 || s.Skip != "" || s.Artifact.Status != "required, pinned" {
+		t.Errorf("cleanup: %+v", s)
+	}
+	for _, i := range []int{1, 6, 8} { // fixit, netfx40, kb2833941: optional and unpinned
+		if p.Steps[i].Skip == "" {
+			t.Errorf("step %s is not marked as skipped", p.Steps[i].ID)
+		}
+	}
+	tt := p.Totals
+	if tt.Downloads != 5 || tt.DownloadBytes != 242743296 || len(tt.UnknownSize) != 4 || strings.Join(tt.LeftOut, ",") != "fixit50123,netfx40,kb2833941" {
+		t.Errorf("totals: %+v", tt)
+	}
+	var out bytes.Buffer
+	if err := p.write(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		"\n3. Remove all .NET Framework versions with the cleanup tool (KB923100, method 2)  [cleanup]\n",
+		"   reboot:   after: the computer always restarts after this step\n",
+		`unless the registry value HKLM\SOFTWARE\Microsoft\Updates\.NETFramework\1.1\M979906\Installed equals 1 (32-bit view)`,
+		"Left out until pinned (builder pin): fixit50123, netfx40, kb2833941; their steps are skipped\n",
+	} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("plan text lacks %q", s)
+		}
+	}
+}
