@@ -11,7 +11,8 @@ import (
 // startCmd picks the runner for the machine it runs on. It reads the
 // version numbers from `ver`, never words: `ver` is localized ("Version",
 // "Versión") and Wine prints "Microsoft Windows 5.1.2600" with no
-// brackets, so it takes the first word that starts "N.N".
+// brackets, so it takes the first word that starts with two numbers
+// joined by a dot.
 const startCmd = `@echo off
 rem START.cmd: run this bundle on this computer, as Administrator.
 rem Windows 10 and later:   runner.exe (64-bit) or runner-x86.exe (32-bit).
@@ -58,7 +59,7 @@ set "RC=1"
 if not defined FIXSTICK_NOPAUSE pause
 exit /b %RC%
 
-rem parsever LINE: MAJOR and MINOR from the first word that starts "N.N".
+rem parsever LINE: MAJOR and MINOR from the first word that reads N.N.
 :parsever
 set "LINE=%~1"
 set "LINE=%LINE:[= %"
@@ -68,11 +69,21 @@ goto :eof
 
 :word
 if defined MAJOR goto :eof
-echo %~1| findstr /r "^[0-9][0-9]*\.[0-9][0-9]*" >nul || goto :eof
-for /f "tokens=1,2 delims=." %%m in ("%~1") do (
-  set "MAJOR=%%m"
-  set "MINOR=%%n"
-)
+for /f "tokens=1,2 delims=." %%m in ("%~1") do call :numbers "%%m" "%%n"
+goto :eof
+
+rem numbers A B: take A.B as the version when both are numbers
+rem ("Microsoft" is not). No findstr: Wine's has no regular expressions.
+:numbers
+if "%~2"=="" goto :eof
+set "N1="
+set "N2="
+set /a "N1=%~1" 2>nul
+set /a "N2=%~2" 2>nul
+if not "%N1%"=="%~1" goto :eof
+if not "%N2%"=="%~2" goto :eof
+set "MAJOR=%~1"
+set "MINOR=%~2"
 goto :eof
 `
 
