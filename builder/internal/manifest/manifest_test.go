@@ -236,3 +236,17 @@ func TestErrorFormat(t *testing.T) {
 		t.Error("errors.As does not find an *Error in the list")
 	}
 }
+
+// BenchmarkParseSeed measures parsing the shipped procedure (about 13 KB).
+func BenchmarkParseSeed(b *testing.B) {
+	data, err := os.ReadFile(seedPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Parse(seedPath, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
