@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/spf13/pflag"
 
@@ -185,5 +187,31 @@ func newFetcher(e *env, dir string) (*fetch.Fetcher, error) {
 			return nil, err
 		}
 	}
-	return fetch.New(fetch.Options{CacheDir: dir})
+	return fetch.New(fetch.Options{CacheDir: dir, Progress: &buildReporter{stderr: e.stderr}})
 }
+
+// buildReporter tells the user what the fetch does that they should know:
+// a plain-http mirror used (trusted only through the pin), a retry, a
+// mirror given up. Byte counts are not shown.
+type buildReporter struct {
+	mu     sync.Mutex
+	stderr io.Writer
+}
+
+func (r *buildReporter) Event(ev fetch.Event) {
+	var line string
+	switch ev.Kind {
+	case fetch.EventNotice:
+		line = fmt.Sprintf("builder: %s: %s", ev.ArtifactID, ev.Msg)
+	case fetch.EventRetry, fetch.EventMirror:
+		line = fmt.Sprintf("builder: warning: %s: %s: %v", ev.ArtifactID, ev.URL, ev.Err)
+	default:
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprintln(r.stderr, line)
+}
+
+func (r *buildReporter) Bytes(int64)      {}
+func (r *buildReporter) Total(int64, int) {}
