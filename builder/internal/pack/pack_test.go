@@ -236,7 +236,7 @@ func TestStartCmdAndReadme(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"Demo fix", "START.cmd", "Run as administrator", "3. Clean  [clean]", `payloads\tools\bin\tool.exe`,
-		`with: /q:a /c:"x.exe /u"`, "Only if ", "The computer restarts after this step.", "NOT IN THIS BUNDLE", "reports\\<COMPUTER NAME>\\report.json",
+		`with: /q:a /c:"x.exe /u"`, "Only if ", "The computer restarts after this step.", "Stopped if it runs longer than 30 minutes.", "NOT IN THIS BUNDLE, skipped", "reports\\<COMPUTER NAME>\\report.json",
 		"published\r\n   beside it"} {
 		if !bytes.Contains(rd, []byte(want)) {
 			t.Errorf("README.txt lacks %q:\n%s", want, rd)
@@ -412,5 +412,14 @@ func TestResolveCreated(t *testing.T) {
 	m.Created = ""
 	if _, _, err := ResolveCreated(m, env("soon")); err == nil {
 		t.Error("SOURCE_DATE_EPOCH=soon accepted")
+	}
+}
+
+func TestDuration(t *testing.T) {
+	for sec, want := range map[int64]string{1: "1 second", 45: "45 seconds", 60: "1 minute", 90: "90 seconds",
+		1800: "30 minutes", 3600: "60 minutes", 7200: "2 hours", 5400: "90 minutes"} {
+		if got := duration(sec); got != want {
+			t.Errorf("duration(%d) = %q, want %q", sec, got, want)
+		}
 	}
 }

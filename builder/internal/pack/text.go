@@ -3,7 +3,6 @@ package pack
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"fixstick/payload"
 )
@@ -125,14 +124,19 @@ func readme(m *payload.Manifest, l *payload.Lock) string {
 			title = s.ID
 		}
 		p("%d. %s  [%s]", i+1, title, s.ID)
-		switch {
-		case s.Kind == payload.KindDetect:
-			p("   Records what is installed (%s) for the steps below.", s.Detect)
-		case s.Kind == payload.KindMSI:
+		if s.Skip != "" {
+			p("   NOT IN THIS BUNDLE, skipped: %s.", s.Skip)
+			p("")
+			continue
+		}
+		switch s.Kind {
+		case payload.KindDetect:
+			p("   Records facts about this computer (%s) for the conditions of the steps below.", s.Detect)
+		case payload.KindMSI:
 			p("   Installs %s with msiexec /i.", winPath(s.Program))
-		case s.Kind == payload.KindMSP:
+		case payload.KindMSP:
 			p("   Applies the patch %s with msiexec /update.", winPath(s.Program))
-		case s.Kind == payload.KindMSU:
+		case payload.KindMSU:
 			p("   Installs the update %s with wusa.", winPath(s.Program))
 		default:
 			p("   Runs %s", winPath(s.Program))
@@ -146,21 +150,16 @@ func readme(m *payload.Manifest, l *payload.Lock) string {
 		if s.Unless != nil {
 			p("   Skipped if %s.", s.Unless.String())
 		}
-		switch s.Reboot {
-		case payload.RebootAfter:
-			p("   The computer restarts after this step.")
-		case payload.RebootNever:
-			p("   Never restarts the computer, whatever the installer says.")
-		default:
-			if s.Kind != payload.KindDetect {
+		if s.Kind != payload.KindDetect {
+			switch s.Reboot {
+			case payload.RebootAfter:
+				p("   The computer restarts after this step.")
+			case payload.RebootNever:
+				p("   Never restarts the computer, whatever the installer says.")
+			default:
 				p("   Restarts the computer if the installer asks for it.")
 			}
-		}
-		if s.Kind != payload.KindDetect {
-			p("   Stopped after %s.", time.Duration(s.Timeout)*time.Second)
-		}
-		if s.Skip != "" {
-			p("   NOT IN THIS BUNDLE: %s; this step will be skipped.", s.Skip)
+			p("   Stopped if it runs longer than %s.", duration(s.Timeout))
 		}
 		p("")
 	}
@@ -175,6 +174,21 @@ func readme(m *payload.Manifest, l *payload.Lock) string {
 	p("Do not edit the files of this bundle: the programs refuse to run a bundle")
 	p("whose files do not match bundle.lock.json.")
 	return b.String()
+}
+
+// duration reads a timeout in seconds as a person would say it.
+func duration(sec int64) string {
+	n, unit := sec, "second"
+	switch {
+	case sec%3600 == 0 && sec >= 7200:
+		n, unit = sec/3600, "hour"
+	case sec%60 == 0 && sec >= 60:
+		n, unit = sec/60, "minute"
+	}
+	if n == 1 {
+		return "1 " + unit
+	}
+	return fmt.Sprintf("%d %ss", n, unit)
 }
 
 // winPath shows a bundle path the way Windows does.
