@@ -135,6 +135,16 @@ func setup() (*Wine, error) {
 	return w, nil
 }
 
+// Scratch returns a folder that lasts as long as the test binary (Main
+// removes it), for things built once and shared by tests.
+func (w *Wine) Scratch(name string) string {
+	dir := filepath.Join(w.root, "scratch", name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		panic(err)
+	}
+	return dir
+}
+
 // env is the environment Wine runs with for a prefix: no Mono or Gecko
 // setup (saves seconds per prefix and is never needed), no debug noise,
 // and TMPDIR inside the test's folder, where Wine puts its server socket.
@@ -386,21 +396,23 @@ func (p *Prefix) C(elem ...string) string {
 	return filepath.Join(append([]string{p.Dir, "drive_c"}, elem...)...)
 }
 
-// HostPath maps a Windows path on C: or Z: to the host.
+// HostPath maps an absolute Windows path to the host, through the
+// prefix's drive links (C: is drive_c, Z: is /, others from MapDrive).
 func (p *Prefix) HostPath(win string) string {
+	p.t.Helper()
 	drive, rest, ok := strings.Cut(win, `:\`)
-	if !ok {
+	if !ok || len(drive) != 1 {
 		p.t.Fatalf("HostPath(%q): not an absolute Windows path", win)
 	}
-	rest = strings.ReplaceAll(rest, `\`, "/")
-	switch strings.ToUpper(drive) {
-	case "C":
-		return filepath.Join(p.Dir, "drive_c", filepath.FromSlash(rest))
-	case "Z":
-		return "/" + rest
+	dd := filepath.Join(p.Dir, "dosdevices")
+	target, err := os.Readlink(filepath.Join(dd, strings.ToLower(drive)+":"))
+	if err != nil {
+		p.t.Fatalf("HostPath(%q): drive %s: is not mapped", win, drive)
 	}
-	p.t.Fatalf("HostPath(%q): only C: and Z: are mapped", win)
-	return ""
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(dd, target)
+	}
+	return filepath.Join(target, filepath.FromSlash(strings.ReplaceAll(rest, `\`, "/")))
 }
 
 // WinPath maps a host path to Windows: C:\... inside drive_c, else Z:\....
@@ -416,6 +428,21 @@ func (p *Prefix) WinPath(host string) string {
 		return `C:\` + strings.ReplaceAll(rel, "/", `\`)
 	}
 	return `Z:` + strings.ReplaceAll(abs, "/", `\`)
+}
+
+// MapDrive makes hostDir appear as drive letter (a USB stick, say) in the
+// prefix, as Wine's dosdevices symlink does.
+func (p *Prefix) MapDrive(letter, hostDir string) {
+	p.t.Helper()
+	abs, err := filepath.Abs(hostDir)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	link := filepath.Join(p.Dir, "dosdevices", strings.ToLower(letter)+":")
+	_ = os.Remove(link)
+	if err := os.Symlink(abs, link); err != nil {
+		p.t.Fatal(err)
+	}
 }
 
 // SetWindowsVersion makes the prefix report a Windows version: "win10",

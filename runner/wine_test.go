@@ -1,0 +1,422 @@
+package main
+
+// End-to-end tests under Wine: the real builder builds a bundle from a
+// manifest whose payloads an httptest server serves (the fake installer
+// under several names, and a real MSI made by wixl), the bundle appears as
+// drive D: in a fresh prefix, and the real runner.exe runs it. Results are
+// read from report.json, the journal, the registry and the fake
+// installer's records: Wine passes only 8 bits of an exit code to Linux.
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"fixstick/internal/winetest"
+	"fixstick/payload"
+	"fixstick/runner/internal/engine"
+)
+
+func TestMain(m *testing.M) { winetest.Main(m) }
+
+// fixture holds what every test builds once.
+type fixture struct {
+	w         *winetest.Wine
+	runnerDir string // runner.exe and runner-x86.exe
+	builder   string
+	fake, msi []byte
+}
+
+var (
+	fixOnce sync.Once
+	fix     *fixture
+	fixErr  error
+)
+
+func getFixture(t *testing.T) *fixture {
+	t.Helper()
+	w := winetest.Get(t)
+	fixOnce.Do(func() { fix, fixErr = makeFixture(t, w) })
+	if fixErr != nil {
+		t.Fatal(fixErr)
+	}
+	return fix
+}
+
+func makeFixture(t *testing.T, w *winetest.Wine) (*fixture, error) {
+	f := &fixture{w: w, runnerDir: w.Scratch("runners")}
+	ld := "-s -w -X main.version=wine-test"
+	amd64 := w.GoBuild(t, "fixstick/runner", "amd64", ld)
+	// 386 cannot run here (no 32-bit Wine), but the bundle carries it.
+	x86 := w.GoBuild(t, "fixstick/runner", "386", ld)
+	for src, name := range map[string]string{amd64: payload.RunnerAMD64, x86: payload.RunnerX86} {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(f.runnerDir, name), data, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	fake, err := os.ReadFile(w.GoBuild(t, "fixstick/internal/winetest/fixtures/fakeinstaller", "amd64", "-s -w"))
+	if err != nil {
+		return nil, err
+	}
+	f.fake = fake
+	f.builder = filepath.Join(w.Scratch("builder"), "builder")
+	if out, err := exec.Command("go", "build", "-o", f.builder, "fixstick/builder").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building the builder: %v\n%s", err, out)
+	}
+	wx := w.Scratch("wixl")
+	wxs, err := os.ReadFile(filepath.Join("testdata", "fixture.wxs"))
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(wx, "fixture.wxs"), wxs, 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(wx, "fixture.txt"), []byte("installed by the fixstick test MSI\n"), 0o644); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("wixl", "-o", "fixture.msi", "fixture.wxs")
+	cmd.Dir = wx
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("wixl (apt install wixl): %v\n%s", err, out)
+	}
+	if f.msi, err = os.ReadFile(filepath.Join(wx, "fixture.msi")); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// artifact is a payload the test server serves.
+type artifact struct {
+	id, file string
+	data     []byte
+}
+
+// build writes a manifest for arts and steps (YAML), serves the payloads,
+// and runs `builder build --dir`; it returns the bundle folder.
+func (f *fixture) build(t *testing.T, arts []artifact, steps string) string {
+	t.Helper()
+	srvDir := t.TempDir()
+	var m strings.Builder
+	srv := httptest.NewServer(http.FileServer(http.Dir(srvDir)))
+	defer srv.Close()
+	fmt.Fprintf(&m, "manifest: 1\nid: wine-e2e\ntitle: Wine end-to-end test\ncreated: 2026-01-01T00:00:00Z\nartifacts:\n")
+	for _, a := range arts {
+		if err := os.WriteFile(filepath.Join(srvDir, a.file), a.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(a.data)
+		fmt.Fprintf(&m, "  - id: %s\n    file: %s\n    sha256: %s\n    urls:\n      - url: %s/%s\n        insecure_http: true\n",
+			a.id, a.file, hex.EncodeToString(sum[:]), srv.URL, a.file)
+	}
+	m.WriteString("steps:\n" + steps)
+	work := t.TempDir()
+	manifest := filepath.Join(work, "wine-e2e.yaml")
+	if err := os.WriteFile(manifest, []byte(m.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bundle := filepath.Join(work, "stick")
+	cmd := exec.Command(f.builder, "build", manifest, "--dir", bundle, "--runner-dir", f.runnerDir, "--cache", filepath.Join(work, "cache"))
+	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("builder build: %v\n%s\nmanifest:\n%s", err, out, m.String())
+	}
+	return bundle
+}
+
+func (f *fixture) fakeAs(id, name string) artifact { return artifact{id: id, file: name, data: f.fake} }
+
+// machine is a prefix with the bundle as drive D:.
+type machine struct {
+	*winetest.Prefix
+	t      *testing.T
+	bundle string
+	lock   *payload.Lock
+}
+
+func newMachine(t *testing.T, f *fixture, bundle string) *machine {
+	p := f.w.NewPrefix(t)
+	p.MapDrive("d", bundle)
+	l, err := engine.ReadLock(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &machine{Prefix: p, t: t, bundle: bundle, lock: l}
+}
+
+// private is the Windows path of the bundle's private folder.
+func (m *machine) private(elem ...string) string {
+	return strings.Join(append([]string{`C:\ProgramData\fixstick\` + m.lock.Bundle}, elem...), `\`)
+}
+
+func (m *machine) runner(args ...string) winetest.Result {
+	m.t.Helper()
+	r := m.Run(`D:\runner.exe`, args...)
+	m.t.Logf("runner %s: status %d\n%s%s", strings.Join(args, " "), r.Status, r.Stdout, r.Stderr)
+	return r
+}
+
+// report reads the report the runner left in the bundle folder.
+func (m *machine) report() payload.Report {
+	m.t.Helper()
+	matches, _ := filepath.Glob(filepath.Join(m.bundle, payload.ReportsDir, "*", payload.ReportName))
+	if len(matches) != 1 {
+		m.t.Fatalf("reports in the bundle: %v", matches)
+	}
+	var r payload.Report
+	readJSONFile(m.t, matches[0], &r)
+	return r
+}
+
+func readJSONFile(t *testing.T, name string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// fakeRun is one record of the fake installer.
+type fakeRun struct {
+	Exe        string   `json:"exe"`
+	Path       string   `json:"path"`
+	CmdLine    string   `json:"cmdline"`
+	Cwd        string   `json:"cwd"`
+	CwdEntries []string `json:"cwd_entries"`
+	Run        int      `json:"run"`
+	Exit       uint32   `json:"exit"`
+}
+
+func (m *machine) fakeRuns() []fakeRun {
+	m.t.Helper()
+	data, err := os.ReadFile(m.C("fixstick-test", "runs.jsonl"))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	var runs []fakeRun
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		var r fakeRun
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			m.t.Fatal(err)
+		}
+		runs = append(runs, r)
+	}
+	return runs
+}
+
+func stepStatuses(r payload.Report) string {
+	var s []string
+	for _, st := range r.Steps {
+		s = append(s, st.ID+"="+st.Status)
+	}
+	return strings.Join(s, " ")
+}
+
+const cleanupArgs = `/q:a /c:"cleanup.exe /p .NET Framework - All Versions /u"`
+
+func TestWineRunSuccess(t *testing.T) {
+	f := getFixture(t)
+	bundle := f.build(t, []artifact{
+		f.fakeAs("cleanup", "cleanup_exit0.exe"),
+		f.fakeAs("netfx35", "netfx35_exit0.exe"),
+		f.fakeAs("netfx11", "netfx11_exit0.exe"),
+		{id: "fixture", file: "fixture.msi", data: f.msi},
+	}, `
+  - id: record
+    detect: netfx
+  - id: cleanup
+    exe: cleanup
+    args: '`+cleanupArgs+`'
+  - id: netfx35
+    exe: netfx35
+    when: {recorded: netfx35}
+  - id: netfx11
+    exe: netfx11
+    when: {recorded: netfx11}
+  - id: fixture
+    msi: fixture
+    args: FIXPROP=hello
+    unless: {registry: {key: 'HKLM\SOFTWARE\FixstickFixture', value: Installed, equals: "1", view: 32}}
+`)
+	m := newMachine(t, f, bundle)
+	// .NET 3.5 "installed" by a 32-bit installer: only the 32-bit view.
+	m.RegAdd(`HKLM\SOFTWARE\Microsoft\NET Framework Setup\NDP\v3.5`, "Install", "REG_DWORD", "1", 32)
+
+	if r := m.runner("plan"); r.Status != 0 || !strings.Contains(r.Stdout, "skip netfx11") || !strings.Contains(r.Stdout, "RUN  netfx35") {
+		t.Errorf("plan: status %d\n%s%s", r.Status, r.Stdout, r.Stderr)
+	}
+	r := m.runner("run", "--yes")
+	rep := m.report()
+	if rep.Outcome != payload.ReportSuccess || r.Status != 0 {
+		t.Fatalf("outcome %s (status %d): %s\n%s%s", rep.Outcome, r.Status, rep.Reason, r.Stdout, r.Stderr)
+	}
+	if got, want := stepStatuses(rep), "record=succeeded cleanup=succeeded netfx35=succeeded netfx11=skipped fixture=succeeded"; got != want {
+		t.Errorf("steps\n got %s\nwant %s", got, want)
+	}
+	if strings.Join(rep.Facts, " ") != "netfx35" {
+		t.Errorf("facts %v", rep.Facts)
+	}
+
+	// The command line reached the installer verbatim, from the private
+	// copy, run from an empty working folder of its own.
+	runs := m.fakeRuns()
+	if len(runs) != 2 {
+		t.Fatalf("fake runs: %+v", runs)
+	}
+	prog := m.private(`b\payloads\cleanup\cleanup_exit0.exe`)
+	if want := `"` + prog + `" ` + cleanupArgs; runs[0].CmdLine != want {
+		t.Errorf("command line\n got %s\nwant %s", runs[0].CmdLine, want)
+	}
+	if !strings.EqualFold(runs[0].Path, prog) || !strings.EqualFold(runs[0].Cwd, m.private(`w\2`)) || len(runs[0].CwdEntries) != 0 {
+		t.Errorf("run: %+v", runs[0])
+	}
+
+	// The real MSI was installed by msiexec, with the step's args.
+	if v, ok := m.RegQuery(`HKLM\SOFTWARE\FixstickFixture`, "Prop", 32); !ok || v != "hello" {
+		t.Errorf("MSI registry value Prop = %q, %v", v, ok)
+	}
+	if _, err := os.Stat(m.C("Program Files (x86)", "FixstickFixture", "fixture.txt")); err != nil {
+		t.Errorf("MSI file: %v", err)
+	}
+	if _, err := os.Stat(m.HostPath(m.private(`logs\fixture.log`))); err != nil {
+		t.Errorf("msiexec log: %v", err)
+	}
+
+	// The journal and the private report agree.
+	var j engine.Journal
+	readJSONFile(t, m.HostPath(m.private("journal.json")), &j)
+	for _, s := range j.Steps {
+		if s.State != engine.StateDone {
+			t.Errorf("journal step %s: %s", s.ID, s.State)
+		}
+	}
+	var priv payload.Report
+	readJSONFile(t, m.HostPath(m.private("report.json")), &priv)
+	if priv.Outcome != payload.ReportSuccess || priv.Computer != rep.Computer {
+		t.Errorf("private report %+v", priv)
+	}
+
+	// A second run does nothing more; the MSI now counts as installed.
+	m.runner("run", "--yes")
+	if n := len(m.fakeRuns()); n != 2 {
+		t.Errorf("the second run ran %d programs", n-2)
+	}
+	if st := m.runner("status"); !strings.Contains(st.Stdout, "fixture") || !strings.Contains(st.Stdout, "succeeded") {
+		t.Errorf("status:\n%s%s", st.Stdout, st.Stderr)
+	}
+}
+
+func TestWineRebootResume(t *testing.T) {
+	f := getFixture(t)
+	bundle := f.build(t, []artifact{f.fakeAs("one", "one_exit3010.exe"), f.fakeAs("two", "two_exit0.exe")}, `
+  - id: one
+    exe: one
+  - id: two
+    exe: two
+    args: /after
+`)
+	m := newMachine(t, f, bundle)
+	m.runner("run", "--yes")
+	rep := m.report()
+	if rep.Outcome != payload.ReportRebootRequired || stepStatuses(rep) != "one=reboot-required two=not-run" {
+		t.Fatalf("before the restart: %s %s: %s", rep.Outcome, stepStatuses(rep), rep.Reason)
+	}
+	cmd, ok := m.RegQuery(`HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\RunOnce`, "fixstick-"+m.lock.Bundle, 64)
+	if want := `"` + m.private("runner.exe") + `" run --yes --after-reboot --bundle "` + m.private("b") + `"`; !ok || cmd != want {
+		t.Fatalf("RunOnce\n got %q\nwant %q", cmd, want)
+	}
+
+	// wineboot -r runs HKLM RunOnce: the runner continues from its
+	// private copy, not from D:.
+	m.Reboot()
+	rep = m.report()
+	if rep.Outcome != payload.ReportSuccess || stepStatuses(rep) != "one=succeeded two=succeeded" {
+		t.Fatalf("after the restart: %s %s: %s", rep.Outcome, stepStatuses(rep), rep.Reason)
+	}
+	runs := m.fakeRuns()
+	if len(runs) != 2 || runs[0].Exe != "one_exit3010.exe" || runs[1].Exe != "two_exit0.exe" || !strings.HasSuffix(runs[1].CmdLine, `" /after`) {
+		t.Errorf("runs %+v", runs)
+	}
+	if _, ok := m.RegQuery(`HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\RunOnce`, "fixstick-"+m.lock.Bundle, 64); ok {
+		t.Errorf("the RunOnce entry is still there")
+	}
+}
+
+func TestWineFailureExplained(t *testing.T) {
+	f := getFixture(t)
+	bundle := f.build(t, []artifact{f.fakeAs("broken", "broken_exit1603.exe"), f.fakeAs("after", "after_exit0.exe")}, `
+  - id: broken
+    exe: broken
+  - id: after
+    exe: after
+`)
+	m := newMachine(t, f, bundle)
+	r := m.runner("run", "--yes")
+	rep := m.report()
+	if rep.Outcome != payload.ReportFailed || stepStatuses(rep) != "broken=failed after=not-run" || r.Status != 1 {
+		t.Fatalf("%s %s (status %d): %s", rep.Outcome, stepStatuses(rep), r.Status, rep.Reason)
+	}
+	st := rep.Steps[0]
+	if st.ExitCode == nil || *st.ExitCode != 1603 || st.ExitHex != "0x643" || !strings.HasPrefix(st.Reason, "1603 (0x643): fatal error during installation") {
+		t.Errorf("step report %+v", st)
+	}
+	if !strings.Contains(r.Stdout, "FAILED") || !strings.Contains(r.Stdout, "1603 (0x643)") {
+		t.Errorf("summary:\n%s", r.Stdout)
+	}
+	if runs := m.fakeRuns(); len(runs) != 1 {
+		t.Errorf("runs %+v", runs)
+	}
+}
+
+func TestWineTamperedRefused(t *testing.T) {
+	f := getFixture(t)
+	bundle := f.build(t, []artifact{f.fakeAs("one", "one_exit0.exe"), f.fakeAs("two", "two_exit0.exe")}, `
+  - id: one
+    exe: one
+  - id: two
+    exe: two
+`)
+	// one byte of the second payload changes on the stick
+	name := filepath.Join(bundle, "payloads", "two", "two_exit0.exe")
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 1
+	if err := os.WriteFile(name, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := newMachine(t, f, bundle)
+	r := m.runner("run", "--yes")
+	rep := m.report()
+	if rep.Outcome != payload.ReportRefused || r.Status != 1 || !strings.Contains(rep.Reason, "payloads/two/two_exit0.exe: sha256") {
+		t.Fatalf("%s (status %d): %s", rep.Outcome, r.Status, rep.Reason)
+	}
+	if runs := m.fakeRuns(); len(runs) != 0 {
+		t.Errorf("a program ran: %+v", runs)
+	}
+	if _, err := os.Stat(m.HostPath(m.private())); !os.IsNotExist(err) {
+		t.Errorf("the private folder was made: %v", err)
+	}
+	if v := m.runner("verify"); v.Status != 1 || !strings.Contains(v.Stderr, "two_exit0.exe") {
+		t.Errorf("verify: %d\n%s", v.Status, v.Stderr)
+	}
+}
