@@ -137,7 +137,7 @@ func CheckLock(b []byte, l *payload.Lock) []string {
 		folded[payload.FoldName(f.Path)] = f.Path
 	}
 	for _, s := range l.Steps {
-		if s.Program != "" && s.Skip == "" && !files[s.Program] {
+		if s.Program != "" && !files[s.Program] {
 			probs = append(probs, fmt.Sprintf("%s: step %s runs %q, which the lock does not list", payload.LockName, s.ID, s.Program))
 		}
 	}
@@ -188,6 +188,8 @@ func compileSteps(m *payload.Manifest, skipped map[string]string) (steps []paylo
 		}
 		ls.Program = prog
 		if why, ok := skipped[artID]; ok {
+			// Its file is not in the bundle: the step names no program.
+			ls.Program = ""
 			ls.Skip = fmt.Sprintf("optional artifact %s not supplied (%s)", artID, why)
 			notes = append(notes, fmt.Sprintf("skipping step %s: optional artifact %s not supplied (builder --add %s=PATH)", s.ID, artID, artID))
 		}
