@@ -276,7 +276,7 @@ func (c *cli) run(ctx context.Context, ask bool) int {
 	}
 	engine.PrintPlan(c.stdout, b, items, c.e.Sys.PendingReboot())
 	opt := engine.RunOptions{Reboot: c.o.reboot, AfterReboot: c.o.afterReboot}
-	if ask {
+	if ask && !allDone(items) {
 		if !c.ask("Run these steps now?") {
 			fmt.Fprintln(c.stdout, "Nothing was run.")
 			return exitOK
@@ -296,4 +296,13 @@ func (c *cli) run(ctx context.Context, ask bool) int {
 		return engine.ExitRebootRequired
 	}
 	return exitFailed
+}
+
+func allDone(items []engine.PlanItem) bool {
+	for _, it := range items {
+		if it.Action != "done" {
+			return false
+		}
+	}
+	return true
 }

@@ -420,3 +420,38 @@ func TestWineTamperedRefused(t *testing.T) {
 		t.Errorf("verify: %d\n%s", v.Status, v.Stderr)
 	}
 }
+
+func TestWineTimeoutKills(t *testing.T) {
+	f := getFixture(t)
+	bundle := f.build(t, []artifact{f.fakeAs("stuck", "stuck_hang.exe"), f.fakeAs("after", "after_exit0.exe")}, `
+  - id: stuck
+    exe: stuck
+    timeout: 1m
+  - id: after
+    exe: after
+`)
+	// A manifest's shortest timeout is a minute; the test shortens it in
+	// the lock (the runner trusts the lock, and checks files against it).
+	lockName := filepath.Join(bundle, payload.LockName)
+	data, err := os.ReadFile(lockName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := strings.Replace(string(data), `"timeout_seconds": 60`, `"timeout_seconds": 2`, 1)
+	if short == string(data) {
+		t.Fatalf("no 60 s timeout in the lock:\n%s", data)
+	}
+	if err := os.WriteFile(lockName, []byte(short), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := newMachine(t, f, bundle)
+	m.runner("run", "--yes")
+	rep := m.report()
+	if rep.Outcome != payload.ReportFailed || stepStatuses(rep) != "stuck=failed after=not-run" ||
+		rep.Steps[0].Reason != "did not finish within 2s; the runner stopped it and its child processes" {
+		t.Fatalf("%s %s: %q", rep.Outcome, stepStatuses(rep), rep.Steps[0].Reason)
+	}
+	if runs := m.fakeRuns(); len(runs) != 1 || runs[0].Exe != "stuck_hang.exe" {
+		t.Errorf("runs %+v", runs)
+	}
+}

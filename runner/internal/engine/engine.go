@@ -223,8 +223,10 @@ func (e *Engine) Run(ctx context.Context, b *Bundle, opt RunOptions) (*payload.R
 	}
 	r := &run{e: e, b: b, p: p, j: j, opt: opt}
 	r.rep = payload.Report{Bundle: l.Bundle, Computer: e.Sys.ComputerName(), Runner: e.Runner, Started: e.now()}
-	e.say("%s: %s", l.Bundle, l.Title)
-
+	if r.allDone() {
+		e.say("every step finished in an earlier run (the first run began %s); nothing to do", j.Created)
+		return r.finish(nil)
+	}
 	if !samePath(b.Dir, p.Bundle) {
 		if j.Origin == "" {
 			j.Origin = b.Dir
@@ -243,6 +245,20 @@ func (e *Engine) Run(ctx context.Context, b *Bundle, opt RunOptions) (*payload.R
 		return r.finish(err)
 	}
 	return r.finish(r.steps(ctx))
+}
+
+// allDone reports whether the journal holds every step as done, with no
+// restart awaited.
+func (r *run) allDone() bool {
+	if r.j.AwaitingReboot {
+		return false
+	}
+	for _, st := range r.b.Lock.Steps {
+		if js := r.j.find(st.ID); js == nil || js.State != StateDone {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *run) notef(format string, args ...any) {
@@ -333,13 +349,21 @@ func (r *run) steps(ctx context.Context) error {
 			js.Interrupted++
 			r.notef("step %s was interrupted while it ran (the runner was stopped or the power went); running it again", st.ID)
 		}
-		r.e.say("[%d/%d] %s: %s", i+1, len(l.Steps), st.ID, st.Title)
+		r.e.say("[%d/%d] %s", i+1, len(l.Steps), stepName(st))
 		stop, err := r.step(ctx, i, st, js)
 		if err != nil || stop {
 			return err
 		}
 	}
 	return nil
+}
+
+// stepName is "id: title", or the id alone when the step has no title.
+func stepName(st payload.LockStep) string {
+	if st.Title == "" || st.Title == st.ID {
+		return st.ID
+	}
+	return st.ID + ": " + st.Title
 }
 
 // done records a step's end.

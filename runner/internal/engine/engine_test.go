@@ -112,7 +112,7 @@ func TestRunConditionFalse(t *testing.T) {
 	if got, want := statuses(rep), "record=succeeded a=succeeded b=skipped c=succeeded d=skipped"; got != want {
 		t.Errorf("statuses\n got %s\nwant %s", got, want)
 	}
-	if !strings.Contains(rep.Steps[2].Reason, "runs only if .NET Framework 3.5 was installed when recorded") {
+	if want := "runs only if " + (payload.Condition{Recorded: "netfx35"}).String() + ", which is not the case"; rep.Steps[2].Reason != want {
 		t.Errorf("reason %q", rep.Steps[2].Reason)
 	}
 }

@@ -89,15 +89,12 @@ func PrintPlan(w io.Writer, b *Bundle, items []PlanItem, pending []string) {
 	}
 	fmt.Fprintln(w, "Steps on this computer:")
 	for i, it := range items {
-		title := it.Step.Title
-		if title == "" {
-			title = it.Step.ID
-		}
-		fmt.Fprintf(w, "%3d. %-4s %s: %s\n", i+1, map[string]string{"run": "RUN", "skip": "skip", "done": "done", "decided-later": "?"}[it.Action], it.Step.ID, title)
+		fmt.Fprintf(w, "%3d. %-4s %s\n", i+1, map[string]string{"run": "RUN", "skip": "skip", "done": "done", "decided-later": "?"}[it.Action], stepName(it.Step))
 		if it.Reason != "" {
 			fmt.Fprintf(w, "          %s\n", it.Reason)
 		}
-		if it.Step.When != nil || it.Step.Unless != nil {
+		// A skipped step's reason already names its condition.
+		if (it.Step.When != nil || it.Step.Unless != nil) && it.Action != "skip" {
 			fmt.Fprintf(w, "          condition: %s\n", payload.Describe(it.Step.When, it.Step.Unless))
 		}
 	}
