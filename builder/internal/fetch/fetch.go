@@ -99,6 +99,8 @@ type Options struct {
 
 	// waitHook, when set, is told every backoff wait (tests check the caps).
 	waitHook func(time.Duration)
+	// maxSize, when set, replaces maxUndeclared (tests of endless bodies).
+	maxSize int64
 }
 
 // Reporter receives progress. It must be safe for concurrent use.

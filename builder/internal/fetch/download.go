@@ -1,0 +1,541 @@
+package fetch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// maxUndeclared caps a download whose size the manifest does not declare,
+// so that an endless body cannot fill the disk.
+const maxUndeclared = 4 << 30
+
+// progressMin is how much an attempt must add to the .part to count as
+// progress (and reset the count of attempts without progress).
+const progressMin = 64 << 10
+
+// restartError makes the next attempt start again from byte zero.
+type restartError struct{ msg string }
+
+func (e *restartError) Error() string { return e.msg }
+
+// urlError is what happened at one URL.
+type urlError struct {
+	url string // redacted
+	err error
+}
+
+// mirrorsError lists every URL of an artifact and what happened there.
+type mirrorsError struct {
+	id, file string
+	tries    []urlError
+}
+
+func (e *mirrorsError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "fetching %s (%s): ", e.id, e.file)
+	if len(e.tries) == 1 {
+		fmt.Fprintf(&b, "%s: %s", e.tries[0].url, oneLine(e.tries[0].err))
+		return b.String()
+	}
+	fmt.Fprintf(&b, "all %d URLs failed:", len(e.tries))
+	for _, t := range e.tries {
+		fmt.Fprintf(&b, "\n\t%s: %s", t.url, oneLine(t.err))
+	}
+	return b.String()
+}
+
+func (e *mirrorsError) Unwrap() []error {
+	errs := make([]error, len(e.tries))
+	for i, t := range e.tries {
+		errs[i] = t.err
+	}
+	return errs
+}
+
+// oneLine folds a multi-line error (a checksum mismatch) into one line.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+}
+
+// download fetches t from its URLs in order into the cache.
+func (f *Fetcher) download(ctx context.Context, t *target) (Result, error) {
+	if len(t.urls) == 0 {
+		return Result{}, fmt.Errorf("fetching %s (%s): no URL to download it from: give the file with --add %s=PATH", t.id, t.file, t.id)
+	}
+	d := &dl{f: f, t: t}
+	if err := d.open(); err != nil {
+		return Result{}, err
+	}
+	var tries []urlError
+	for i, u := range t.urls {
+		if i > 0 {
+			prev := tries[len(tries)-1]
+			f.event(Event{Kind: EventMirror, ArtifactID: t.id, File: t.file, URL: prev.url, Err: prev.err, Msg: "trying " + redact(u.URL)})
+		}
+		if u.InsecureHTTP {
+			f.event(Event{Kind: EventNotice, ArtifactID: t.id, File: t.file, URL: redact(u.URL),
+				Msg: "plain http, allowed by insecure_http: the pin, not the connection, vouches for the bytes"})
+		}
+		r, err := d.fromURL(ctx, u.URL)
+		if err == nil {
+			return r, nil
+		}
+		if ctx.Err() != nil {
+			d.close()
+			return Result{}, ctx.Err()
+		}
+		if d.p == nil { // deleted after failing its pin: the next URL starts afresh
+			if err := d.open(); err != nil {
+				return Result{}, err
+			}
+		}
+		tries = append(tries, urlError{redact(u.URL), err})
+	}
+	d.close()
+	return Result{}, &mirrorsError{id: t.id, file: t.file, tries: tries}
+}
+
+// dl is one target's download: its .part, kept across URLs.
+type dl struct {
+	f *Fetcher
+	t *target
+	p *part
+}
+
+func (d *dl) open() error {
+	p, err := d.f.openPart(d.t)
+	d.p = p
+	return err
+}
+
+func (d *dl) close() {
+	if d.p != nil {
+		d.p.close()
+		d.p = nil
+	}
+}
+
+// restart throws the .part away and starts again from zero.
+func (d *dl) restart(single bool) error {
+	d.f.bytes(-d.p.have())
+	segs := d.f.layout(d.t.size)
+	if single {
+		segs = d.f.layoutSingle(d.t.size)
+	}
+	return d.p.reset(d.t, segs)
+}
+
+// fromURL fetches t from one URL, resuming after cut connections, until the
+// file is complete and verified, or the URL is given up.
+func (d *dl) fromURL(ctx context.Context, rawURL string) (Result, error) {
+	f, t := d.f, d.t
+	uh := hashURL(rawURL)
+	if d.p.have() > 0 && d.p.meta.URL != uh {
+		if !t.pinned() {
+			// Only the same server's validator could vouch for a
+			// prefix of an unpinned file.
+			if err := d.restart(false); err != nil {
+				return Result{}, err
+			}
+		} else {
+			// The pin vouches for the whole: keep the prefix and send
+			// Range without If-Range (another server's validator means
+			// nothing here).
+			d.p.mu.Lock()
+			d.p.meta.Validator = ""
+			d.p.mu.Unlock()
+		}
+	}
+	mixed := d.p.have() > 0 // bytes from an earlier run or another URL
+	noRanges := false
+	failures := 0
+	best := d.p.have()
+	for attempt := 0; ; attempt++ {
+		p := d.p
+		have := p.have()
+		if attempt == 0 {
+			f.event(Event{Kind: EventStart, ArtifactID: t.id, File: t.file, URL: redact(rawURL), Size: p.meta.Size, Offset: have})
+		} else if have > 0 {
+			f.event(Event{Kind: EventResume, ArtifactID: t.id, File: t.file, URL: redact(rawURL), Size: p.meta.Size, Offset: have})
+		}
+		err := f.attempt(ctx, t, p, rawURL, uh, noRanges)
+		if serr := p.save(); err == nil {
+			err = serr
+		}
+		if err == nil && p.complete() {
+			r, err := f.finish(t, p)
+			if err == nil {
+				return r, nil
+			}
+			d.p = nil
+			if !mixed || isPermanent(err) {
+				return Result{}, err
+			}
+			// The prefix kept from before may be what is wrong: try once
+			// more from zero before blaming this URL.
+			mixed = false
+			if err := d.open(); err != nil {
+				return Result{}, err
+			}
+			f.event(Event{Kind: EventRetry, ArtifactID: t.id, File: t.file, URL: redact(rawURL), Err: errors.New("wrong bytes after resuming: starting again from zero")})
+			continue
+		}
+		if ctx.Err() != nil {
+			return Result{}, ctx.Err()
+		}
+		if err == nil {
+			err = errors.New("transfer ended early")
+		}
+		var re *restartError
+		switch {
+		case errors.As(err, &re):
+			if strings.Contains(re.msg, "ignores Range") {
+				noRanges = true
+			}
+			if rerr := d.restart(noRanges); rerr != nil {
+				return Result{}, rerr
+			}
+			mixed = false
+		case isPermanent(err):
+			return Result{}, err
+		}
+		// Progress means getting further than ever before at this URL:
+		// a server that cuts every connection at the same place, with no
+		// way to resume, makes none.
+		var se *stallError
+		if now := d.p.have(); now >= best+progressMin && !errors.As(err, &se) {
+			failures, best = 0, now
+		} else {
+			failures++
+		}
+		if failures >= f.opts.MaxAttempts {
+			return Result{}, fmt.Errorf("%w (%d attempts without progress)", err, failures)
+		}
+		if noRanges && p.have() > 0 {
+			// No way to resume here: every attempt starts from zero.
+			if rerr := d.restart(true); rerr != nil {
+				return Result{}, rerr
+			}
+		}
+		f.event(Event{Kind: EventRetry, ArtifactID: t.id, File: t.file, URL: redact(rawURL), Err: err})
+		w := f.http.wait(failures)
+		if f.opts.waitHook != nil {
+			f.opts.waitHook(w)
+		}
+		select {
+		case <-ctx.Done():
+			return Result{}, ctx.Err()
+		case <-time.After(w):
+		}
+	}
+}
+
+func (f *Fetcher) layoutSingle(size int64) []segment {
+	if size <= 0 {
+		size = -1
+	}
+	return []segment{{Start: 0, End: size}}
+}
+
+// finish checks the complete .part against t's pins and moves it into the
+// store; a file that fails is deleted.
+func (f *Fetcher) finish(t *target, p *part) (Result, error) {
+	s256, s1, n, err := p.hs.finish()
+	if err == nil && n != p.meta.Size {
+		err = fmt.Errorf("hashed %d of %d bytes", n, p.meta.Size)
+	}
+	if err == nil {
+		err = t.check(s256, s1, n)
+	}
+	if err == nil {
+		err = p.f.Sync()
+	}
+	if cerr := p.f.Close(); err == nil {
+		err = cerr
+	}
+	p.f = nil
+	if err != nil {
+		f.bytes(-n)
+		os.Remove(p.path)
+		os.Remove(p.metaPath)
+		return Result{}, err
+	}
+	r, err := f.cache.commit(p.path, t, s256)
+	if err != nil {
+		os.Remove(p.path)
+		os.Remove(p.metaPath)
+		return Result{}, err
+	}
+	os.Remove(p.metaPath)
+	r.Size = n
+	return r, nil
+}
+
+// attempt sends one request for each unfinished segment, at once, and
+// writes what they return into the .part.
+func (f *Fetcher) attempt(ctx context.Context, t *target, p *part, rawURL, uh string, noRanges bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p.mu.Lock()
+	var todo []int
+	for i, s := range p.meta.Segments {
+		if !s.complete() {
+			todo = append(todo, i)
+		}
+	}
+	p.mu.Unlock()
+	errs := make([]error, len(todo))
+	var wg sync.WaitGroup
+	for k, i := range todo {
+		wg.Go(func() {
+			errs[k] = f.segment(ctx, t, p, i, rawURL, uh, noRanges)
+			var re *restartError
+			if errors.As(errs[k], &re) || isPermanent(errs[k]) {
+				cancel() // the others' bytes are wasted or suspect
+			}
+		})
+	}
+	wg.Wait()
+	// The most telling error wins: restart, then permanent, then any.
+	for _, rank := range []func(error) bool{
+		func(e error) bool { var re *restartError; return errors.As(e, &re) },
+		isPermanent,
+		func(e error) bool { return !errors.Is(e, context.Canceled) },
+		func(e error) bool { return true },
+	} {
+		for _, e := range errs {
+			if e != nil && rank(e) {
+				return e
+			}
+		}
+	}
+	return nil
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+// segment fetches the rest of segment i with one request.
+func (f *Fetcher) segment(ctx context.Context, t *target, p *part, i int, rawURL, uh string, noRanges bool) error {
+	p.mu.Lock()
+	s := p.meta.Segments[i]
+	ifRange := ""
+	if p.meta.URL == uh {
+		ifRange = strings.TrimPrefix(strings.TrimPrefix(p.meta.Validator, "etag:"), "date:")
+	}
+	size := p.meta.Size
+	single := len(p.meta.Segments) == 1
+	p.mu.Unlock()
+
+	start := s.Start + s.Done
+	ranged := !(start == 0 && single)
+	if noRanges && ranged {
+		return &restartError{"server ignores Range"}
+	}
+	end := s.End
+	if single && end == size {
+		end = -1 // "bytes=N-": the usual resume request
+	}
+	var resp *http.Response
+	var err error
+	if ranged {
+		resp, err = f.http.get(ctx, rawURL, start, end, ifRange)
+	} else {
+		resp, err = f.http.get(ctx, rawURL, 0, -1, "")
+	}
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+
+	want := int64(-1) // bytes this response must carry
+	if s.End >= 0 {
+		want = s.End - start
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		if ranged {
+			if v := validator(resp); v != "" && ifRange != "" && v != p.validator() {
+				return &restartError{"the file changed on the server: starting again from zero"}
+			}
+			return &restartError{"server ignores Range: starting again from zero"}
+		}
+	case http.StatusPartialContent:
+		if !ranged {
+			return permanentf("HTTP 206 to a request without Range")
+		}
+		a, b, total, ok := parseContentRange(resp.Header.Get("Content-Range"))
+		wantEnd := s.End
+		if wantEnd < 0 || end < 0 {
+			wantEnd = total
+		}
+		if !ok || a != start || b+1 != wantEnd || (size > 0 && total != size) {
+			return permanentf("bad Content-Range %q for bytes %d-%d of %d", resp.Header.Get("Content-Range"), start, wantEnd-1, size)
+		}
+	case http.StatusRequestedRangeNotSatisfiable:
+		return &restartError{"HTTP 416 Range Not Satisfiable: starting again from zero"}
+	default:
+		return permanentf("HTTP %s", resp.Status)
+	}
+	if ce := resp.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return permanentf("server sent Content-Encoding %s despite Accept-Encoding: identity", ce)
+	}
+	v := validator(resp)
+	p.mu.Lock()
+	switch {
+	case p.meta.URL == uh && p.meta.Validator != "" && v != "" && v != p.meta.Validator:
+		p.mu.Unlock()
+		return &restartError{"the file changed on the server (" + strings.SplitN(v, ":", 2)[0] + "): starting again from zero"}
+	case p.meta.URL != uh || p.meta.Validator == "":
+		p.meta.URL, p.meta.Validator = uh, v
+	}
+	if want < 0 && resp.ContentLength >= 0 {
+		// The size is learnt from the first response.
+		want = resp.ContentLength
+		if resp.StatusCode == http.StatusPartialContent {
+			_, _, total, _ := parseContentRange(resp.Header.Get("Content-Range"))
+			p.meta.Size = total
+		} else {
+			p.meta.Size = want
+		}
+		p.meta.Segments[i].End = p.meta.Size
+		if !p.sizeReported {
+			p.sizeReported = true
+			f.total(p.meta.Size, 0)
+		}
+	}
+	p.mu.Unlock()
+	if resp.ContentLength >= 0 && want >= 0 && resp.ContentLength != want {
+		return permanentf("Content-Length %d does not match the %d bytes expected", resp.ContentLength, want)
+	}
+
+	limit := want
+	if limit < 0 {
+		limit = maxUndeclared - start
+		if f.opts.maxSize > 0 {
+			limit = f.opts.maxSize - start
+		}
+	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	var got int64
+	for got < limit {
+		n, rerr := resp.Body.Read(buf[:min(int64(len(buf)), limit-got)])
+		if n > 0 {
+			if _, err := p.f.WriteAt(buf[:n], start+got); err != nil {
+				return permanentf("writing %s: %v", p.path, err)
+			}
+			got += int64(n)
+			p.mu.Lock()
+			p.meta.Segments[i].Done += int64(n)
+			fr := p.frontier()
+			p.mu.Unlock()
+			p.hs.advance(fr)
+			f.bytes(int64(n))
+		}
+		if rerr == io.EOF {
+			if want >= 0 && got == want {
+				break
+			}
+			if want >= 0 {
+				return fmt.Errorf("connection closed after %d of %d bytes", got, want)
+			}
+			// No declared size and no Content-Length: the body's end
+			// is the file's end.
+			p.mu.Lock()
+			p.meta.Size = start + got
+			p.meta.Segments[i].End = p.meta.Size
+			p.mu.Unlock()
+			return nil
+		}
+		if rerr != nil {
+			if ctx.Err() != nil {
+				var se *stallError
+				if !errors.As(rerr, &se) {
+					return ctx.Err()
+				}
+			}
+			return fmt.Errorf("after %d bytes: %w", start+got, rerr)
+		}
+	}
+	if want < 0 {
+		return permanentf("more than %d bytes with no declared size", start+limit)
+	}
+	if resp.ContentLength < 0 {
+		// No Content-Length to frame the body: one byte more than
+		// expected means the server sends something else.
+		var one [1]byte
+		if n, _ := io.ReadFull(resp.Body, one[:]); n > 0 {
+			return permanentf("server sent more than the %d bytes expected", s.End)
+		}
+	}
+	return nil
+}
+
+func (p *part) validator() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.meta.Validator
+}
+
+// validator returns what If-Range may carry: a strong ETag, else
+// Last-Modified.
+func validator(resp *http.Response) string {
+	if et := resp.Header.Get("ETag"); et != "" && !strings.HasPrefix(et, "W/") {
+		return "etag:" + et
+	}
+	if lm := resp.Header.Get("Last-Modified"); lm != "" {
+		return "date:" + lm
+	}
+	return ""
+}
+
+// parseContentRange parses "bytes A-B/TOTAL".
+func parseContentRange(s string) (a, b, total int64, ok bool) {
+	rest, found := strings.CutPrefix(s, "bytes ")
+	if !found {
+		return 0, 0, 0, false
+	}
+	rng, tot, found := strings.Cut(rest, "/")
+	if !found {
+		return 0, 0, 0, false
+	}
+	as, bs, found := strings.Cut(rng, "-")
+	if !found {
+		return 0, 0, 0, false
+	}
+	var err1, err2, err3 error
+	a, err1 = strconv.ParseInt(as, 10, 64)
+	b, err2 = strconv.ParseInt(bs, 10, 64)
+	total, err3 = strconv.ParseInt(tot, 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || a < 0 || b < a || total <= b {
+		return 0, 0, 0, false
+	}
+	return a, b, total, true
+}
+
+func (f *Fetcher) event(e Event) {
+	if f.opts.Progress != nil {
+		f.opts.Progress.Event(e)
+	}
+}
+
+func (f *Fetcher) bytes(n int64) {
+	if f.opts.Progress != nil && n != 0 {
+		f.opts.Progress.Bytes(n)
+	}
+}
+
+func (f *Fetcher) total(bytes int64, files int) {
+	if f.opts.Progress != nil {
+		f.opts.Progress.Total(bytes, files)
+	}
+}
