@@ -192,22 +192,22 @@ func (f *Fetcher) pin(ctx context.Context, m *payload.Manifest, id, path string)
 func (f *Fetcher) importFile(t *target, path string) (Result, error) {
 	src, err := os.Open(path)
 	if err != nil {
-		return Result{}, fmt.Errorf("--add %s: %w", t.id, err)
+		return Result{}, err
 	}
 	defer src.Close()
 	fi, err := src.Stat()
 	if err != nil {
-		return Result{}, fmt.Errorf("--add %s: %w", t.id, err)
+		return Result{}, err
 	}
 	if !fi.Mode().IsRegular() {
-		return Result{}, fmt.Errorf("--add %s: %s is not a regular file", t.id, path)
+		return Result{}, fmt.Errorf("%s is not a regular file", path)
 	}
 	if t.size > 0 && fi.Size() != t.size {
-		return Result{}, fmt.Errorf("--add %s: %s has %d bytes, the manifest says %d", t.id, path, fi.Size(), t.size)
+		return Result{}, fmt.Errorf("%s has %d bytes, the manifest says %d for %s", path, fi.Size(), t.size, t.id)
 	}
 	tmp, err := os.CreateTemp(f.cache.tmpDir(), "add-*.part")
 	if err != nil {
-		return Result{}, fmt.Errorf("--add %s: %w", t.id, err)
+		return Result{}, fmt.Errorf("storing %s: %w", path, err)
 	}
 	ok := false
 	defer func() {
@@ -223,17 +223,17 @@ func (f *Fetcher) importFile(t *target, path string) (Result, error) {
 	}
 	n, err := io.Copy(io.MultiWriter(tmp, h.w), io.LimitReader(src, limit+1))
 	if err != nil {
-		return Result{}, fmt.Errorf("--add %s: copying %s: %w", t.id, path, err)
+		return Result{}, fmt.Errorf("copying %s: %w", path, err)
 	}
 	s256, s1 := h.sums()
 	if err := t.check(s256, s1, n); err != nil {
-		return Result{}, fmt.Errorf("--add %s: %s: %w", t.id, path, err)
+		return Result{}, fmt.Errorf("%s: %w", path, err)
 	}
 	if err := tmp.Sync(); err != nil {
-		return Result{}, fmt.Errorf("--add %s: %w", t.id, err)
+		return Result{}, fmt.Errorf("storing %s: %w", path, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return Result{}, fmt.Errorf("--add %s: %w", t.id, err)
+		return Result{}, fmt.Errorf("storing %s: %w", path, err)
 	}
 	r, err := f.cache.commit(tmp.Name(), t, s256)
 	if err != nil {
