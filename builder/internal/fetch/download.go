@@ -71,9 +71,6 @@ func (f *Fetcher) download(ctx context.Context, t *target) (Result, error) {
 		return Result{}, fmt.Errorf("fetching %s (%s): no URL to download it from: give the file with --add %s=PATH", t.id, t.file, t.id)
 	}
 	d := &dl{f: f, t: t}
-	if err := d.open(); err != nil {
-		return Result{}, err
-	}
 	var tries []urlError
 	for i, u := range t.urls {
 		if i > 0 {
@@ -84,6 +81,11 @@ func (f *Fetcher) download(ctx context.Context, t *target) (Result, error) {
 			f.event(Event{Kind: EventNotice, ArtifactID: t.id, File: t.file, URL: redact(u.URL),
 				Msg: "plain http, allowed by insecure_http: the pin, not the connection, vouches for the bytes"})
 		}
+		if d.p == nil { // first URL, or the last one's file failed its pin
+			if err := d.open(); err != nil {
+				return Result{}, err
+			}
+		}
 		r, err := d.fromURL(ctx, u.URL)
 		if err == nil {
 			return r, nil
@@ -91,11 +93,6 @@ func (f *Fetcher) download(ctx context.Context, t *target) (Result, error) {
 		if ctx.Err() != nil {
 			d.close()
 			return Result{}, ctx.Err()
-		}
-		if d.p == nil { // deleted after failing its pin: the next URL starts afresh
-			if err := d.open(); err != nil {
-				return Result{}, err
-			}
 		}
 		tries = append(tries, urlError{redact(u.URL), err})
 	}
@@ -116,11 +113,17 @@ func (d *dl) open() error {
 	return err
 }
 
+// close keeps the .part for the next run, unless it holds nothing.
 func (d *dl) close() {
-	if d.p != nil {
-		d.p.close()
-		d.p = nil
+	if d.p == nil {
+		return
 	}
+	if d.p.have() == 0 {
+		d.p.remove()
+	} else {
+		d.p.close()
+	}
+	d.p = nil
 }
 
 // restart throws the .part away and starts again from zero.
