@@ -60,7 +60,7 @@ type Options struct {
 	// Jobs is how many files are fetched at once (default 4).
 	Jobs int
 	// Segments is how many ranged requests fetch one large file at once
-	// (default 4; 1 turns segmenting off).
+	// (default 8; 1 turns segmenting off).
 	Segments int
 	// SegmentMin is the smallest declared size fetched in segments
 	// (default 8 MiB). Only files whose size the manifest declares are split.
@@ -193,7 +193,7 @@ func (o *Options) setDefaults() {
 		o.Jobs = 4
 	}
 	if o.Segments <= 0 {
-		o.Segments = 4
+		o.Segments = 8
 	}
 	if o.SegmentMin <= 0 {
 		o.SegmentMin = 8 << 20
