@@ -30,7 +30,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -132,16 +131,16 @@ func run(builder string, rate float64, runs int, sizeList string, jobs int) erro
 			return fmt.Errorf("builder fetch: %w", err)
 		}
 		builderTimes = append(builderTimes, time.Since(start))
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			rss = max(rss, ru.Maxrss) // KiB on Linux
-		}
+		rss = max(rss, peakRSS(cmd.ProcessState))
 		os.RemoveAll(cache)
 	}
 	c, b := median(curlTimes), median(builderTimes)
 	fmt.Printf("curl + sha256sum -c:  %6.2f s  (%.1f MB/s)\n", c.Seconds(), float64(total)/1e6/c.Seconds())
 	fmt.Printf("builder fetch -j %d:   %6.2f s  (%.1f MB/s)\n", jobs, b.Seconds(), float64(total)/1e6/b.Seconds())
 	fmt.Printf("ratio builder/curl:   %6.3f  (target <= 0.15)\n", b.Seconds()/c.Seconds())
-	fmt.Printf("builder peak RSS:     %6.1f MiB (limit 64)\n", float64(rss)/1024)
+	if rss > 0 {
+		fmt.Printf("builder peak RSS:     %6.1f MiB (limit 64)\n", float64(rss)/(1<<20))
+	}
 	return nil
 }
 

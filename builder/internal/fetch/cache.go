@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"time"
 
 	"fixstick/payload"
 )
@@ -27,7 +28,29 @@ func openCache(dir string) (*cache, error) {
 			return nil, fmt.Errorf("creating the cache: %w", err)
 		}
 	}
-	return &cache{dir: dir}, nil
+	c := &cache{dir: dir}
+	c.sweep(time.Now().Add(-24 * time.Hour))
+	return c, nil
+}
+
+// sweep removes temp files a crashed run left in tmp/ before old (another
+// run may be using newer ones). A .part and its .meta stay: they resume.
+func (c *cache) sweep(old time.Time) {
+	ents, err := os.ReadDir(c.tmpDir())
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		n := e.Name()
+		if strings.HasPrefix(n, "sha") || strings.HasPrefix(n, "urls-") {
+			if !strings.HasSuffix(n, ".tmp") {
+				continue
+			}
+		}
+		if fi, err := e.Info(); err == nil && fi.ModTime().Before(old) {
+			os.Remove(filepath.Join(c.tmpDir(), n))
+		}
+	}
 }
 
 func (c *cache) blobPath(sha string) string {

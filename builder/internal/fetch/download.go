@@ -179,11 +179,12 @@ func (d *dl) fromURL(ctx context.Context, rawURL string) (Result, error) {
 				return r, nil
 			}
 			d.p = nil
-			if !mixed || isPermanent(err) {
+			if !(mixed || p.suspect) || isPermanent(err) {
 				return Result{}, err
 			}
-			// The prefix kept from before may be what is wrong: try once
-			// more from zero before blaming this URL.
+			// The prefix kept from before, or bytes from a node with
+			// another validator, may be what is wrong: try once more from
+			// zero before blaming this URL.
 			mixed = false
 			if err := d.open(); err != nil {
 				return Result{}, err
@@ -394,8 +395,13 @@ func (f *Fetcher) segment(ctx context.Context, t *target, p *part, i int, rawURL
 	p.mu.Lock()
 	switch {
 	case p.meta.URL == uh && p.meta.Validator != "" && v != "" && v != p.meta.Validator:
-		p.mu.Unlock()
-		return &restartError{"the file changed on the server (" + strings.SplitN(v, ":", 2)[0] + "): starting again from zero"}
+		if !t.pinned() {
+			p.mu.Unlock()
+			return &restartError{"the file changed on the server (" + strings.SplitN(v, ":", 2)[0] + "): starting again from zero"}
+		}
+		// CDN nodes may disagree on validators for the same bytes; the
+		// pin decides, and a mismatch then earns one retry from zero.
+		p.suspect = true
 	case p.meta.URL != uh || p.meta.Validator == "":
 		p.meta.URL, p.meta.Validator = uh, v
 	}

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -800,4 +801,127 @@ func TestPinDownloads(t *testing.T) {
 func sha1hex(b []byte) string {
 	s := sha1.Sum(b)
 	return hex.EncodeToString(s[:])
+}
+
+func TestValidators(t *testing.T) {
+	big := randomBytes(24, 2<<20)
+	t.Run("nodes disagree, pinned", func(t *testing.T) {
+		// Each segment is served by a "node" with its own ETag: the pin
+		// decides, and the fetch does not restart.
+		var s *server
+		s = newServer(t, big, func(w http.ResponseWriter, r *http.Request, n int) bool {
+			w.Header().Set("ETag", `"node`+fmtInt(n)+`"`)
+			http.ServeContent(w, r, "f.bin", time.Time{}, bytes.NewReader(big))
+			return true
+		})
+		wantOK(t, testOptions(t), manifest(big, s.URL+"/f.bin"), big)
+		if n, ranges := s.requests(); n != 4 {
+			t.Fatalf("requests %q", ranges)
+		}
+	})
+	t.Run("nodes disagree, unpinned archive", func(t *testing.T) {
+		var s *server
+		s = newServer(t, big, func(w http.ResponseWriter, r *http.Request, n int) bool {
+			if n <= 4 {
+				w.Header().Set("ETag", `"node`+fmtInt(n)+`"`)
+				http.ServeContent(w, r, "f.bin", time.Time{}, bytes.NewReader(big))
+				return true
+			}
+			return false
+		})
+		m := manifest(big, s.URL+"/f.bin")
+		m.Artifacts[0].SHA256 = ""
+		m.Artifacts[0].Extract = []payload.ExtractEntry{{Path: "x.exe", SHA256: strings.Repeat("a", 64)}}
+		wantOK(t, testOptions(t), m, big)
+		if n, ranges := s.requests(); n != 8 {
+			t.Fatalf("want a restart from zero in 4 new segments: %q", ranges)
+		}
+	})
+}
+
+func TestRestartSegmented(t *testing.T) {
+	data := randomBytes(25, 4<<20)
+	var mu sync.Mutex
+	served := map[int]int64{} // run -> bytes asked for
+	run := 1
+	s := newServer(t, data, func(w http.ResponseWriter, r *http.Request, n int) bool {
+		var a, b int64 = 0, int64(len(data)) - 1
+		fmtSscan(r.Header.Get("Range"), &a, &b)
+		mu.Lock()
+		served[run] += b - a + 1
+		cur := run
+		mu.Unlock()
+		if cur == 1 {
+			// Send a quarter of each segment, then hold on.
+			w.Header().Set("Content-Range", "bytes "+fmtInt(int(a))+"-"+fmtInt(int(b))+"/"+fmtInt(len(data)))
+			w.Header().Set("Content-Length", fmtInt(int(b-a+1)))
+			w.Header().Set("ETag", `"v1"`)
+			w.WriteHeader(http.StatusPartialContent)
+			w.Write(data[a : a+(b-a+1)/4])
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+			return true
+		}
+		return false
+	})
+	opts := testOptions(t)
+	opts.StallTimeout = time.Minute
+	m := manifest(data, s.URL+"/f.bin")
+	ctx, cancel := context.WithCancel(context.Background())
+	opts.Progress = &recorder{onByte: func(n int64) {
+		if n >= int64(len(data))/4 {
+			cancel()
+		}
+	}}
+	f, _ := New(opts)
+	if _, err := f.Fetch(ctx, m); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled fetch: %v", err)
+	}
+	mu.Lock()
+	run = 2
+	mu.Unlock()
+	opts.Progress = nil
+	wantOK(t, opts, m, data)
+	mu.Lock()
+	defer mu.Unlock()
+	if want := int64(len(data)) * 3 / 4; served[2] != want {
+		t.Fatalf("the second run asked for %d bytes, want the %d missing", served[2], want)
+	}
+}
+
+// fmtSscan parses "bytes=A-B".
+func fmtSscan(h string, a, b *int64) {
+	h = strings.TrimPrefix(h, "bytes=")
+	as, bs, ok := strings.Cut(h, "-")
+	if !ok {
+		return
+	}
+	*a, _ = strconv.ParseInt(as, 10, 64)
+	if bs != "" {
+		*b, _ = strconv.ParseInt(bs, 10, 64)
+	}
+}
+
+func TestSweep(t *testing.T) {
+	dir := t.TempDir()
+	tmp := filepath.Join(dir, "tmp")
+	os.MkdirAll(tmp, 0o755)
+	old := time.Now().Add(-48 * time.Hour)
+	for _, n := range []string{"add-1.part", "index-2", "sha256-ab.meta.tmp", "sha256-ab.part", "sha256-ab.meta", "add-new.part"} {
+		p := filepath.Join(tmp, n)
+		os.WriteFile(p, nil, 0o644)
+		if n != "add-new.part" {
+			os.Chtimes(p, old, old)
+		}
+	}
+	if _, err := New(Options{CacheDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := filepath.Glob(filepath.Join(tmp, "*"))
+	for i := range left {
+		left[i] = filepath.Base(left[i])
+	}
+	if strings.Join(left, " ") != "add-new.part sha256-ab.meta sha256-ab.part" {
+		t.Fatalf("left in tmp: %q", left)
+	}
 }

@@ -4,9 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -22,6 +20,7 @@ type part struct {
 	f              *os.File
 	withSHA1       bool
 	sizeReported   bool // an undeclared size was added to the progress total
+	suspect        bool // segments came with different validators; guarded by mu
 
 	mu   sync.Mutex
 	meta partMeta
@@ -148,6 +147,7 @@ func (p *part) reset(t *target, segs []segment) error {
 	}
 	p.mu.Lock()
 	p.meta = partMeta{Size: size, Segments: segs}
+	p.suspect = false
 	p.mu.Unlock()
 	p.hs = newHasher(p.f, p.withSHA1)
 	return p.save()
@@ -222,9 +222,7 @@ func (p *part) remove() {
 	p.hs.finish()
 	p.f.Close()
 	os.Remove(p.path)
-	if err := os.Remove(p.metaPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return
-	}
+	os.Remove(p.metaPath)
 }
 
 // hasher hashes the .part in order as its contiguous prefix grows, reading
