@@ -86,7 +86,7 @@ func (f *Fetcher) download(ctx context.Context, t *target) (Result, error) {
 				return Result{}, err
 			}
 		}
-		r, err := d.fromURL(ctx, u.URL)
+		r, err := d.fromURL(ctx, u.URL, i == len(t.urls)-1)
 		if err == nil {
 			return r, nil
 		}
@@ -138,7 +138,7 @@ func (d *dl) restart(single bool) error {
 
 // fromURL fetches t from one URL, resuming after cut connections, until the
 // file is complete and verified, or the URL is given up.
-func (d *dl) fromURL(ctx context.Context, rawURL string) (Result, error) {
+func (d *dl) fromURL(ctx context.Context, rawURL string, last bool) (Result, error) {
 	f, t := d.f, d.t
 	uh := hashURL(rawURL)
 	if d.p.have() > 0 && d.p.meta.URL != uh {
@@ -158,6 +158,7 @@ func (d *dl) fromURL(ctx context.Context, rawURL string) (Result, error) {
 		}
 	}
 	mixed := d.p.have() > 0 // bytes from an earlier run or another URL
+	retried := false        // from zero, after wrong bytes
 	noRanges := false
 	failures := 0
 	best := d.p.have()
@@ -179,13 +180,13 @@ func (d *dl) fromURL(ctx context.Context, rawURL string) (Result, error) {
 				return r, nil
 			}
 			d.p = nil
-			if !(mixed || p.suspect) || isPermanent(err) {
+			if retried || !(mixed || p.suspect) || isPermanent(err) {
 				return Result{}, err
 			}
 			// The prefix kept from before, or bytes from a node with
 			// another validator, may be what is wrong: try once more from
 			// zero before blaming this URL.
-			mixed = false
+			mixed, retried = false, true
 			if err := d.open(); err != nil {
 				return Result{}, err
 			}
@@ -215,7 +216,11 @@ func (d *dl) fromURL(ctx context.Context, rawURL string) (Result, error) {
 		// a server that cuts every connection at the same place, with no
 		// way to resume, makes none.
 		var se *stallError
-		if now := d.p.have(); now >= best+progressMin && !errors.As(err, &se) {
+		stalled := errors.As(err, &se)
+		if stalled && !last {
+			return Result{}, err // a stall moves on to the next mirror
+		}
+		if now := d.p.have(); now >= best+progressMin && !stalled {
 			failures, best = 0, now
 		} else {
 			failures++

@@ -819,6 +819,20 @@ func TestValidators(t *testing.T) {
 			t.Fatalf("requests %q", ranges)
 		}
 	})
+	t.Run("nodes disagree, wrong bytes", func(t *testing.T) {
+		// One retry from zero, then the pin failure stands.
+		wrong := randomBytes(26, len(big))
+		var s *server
+		s = newServer(t, big, func(w http.ResponseWriter, r *http.Request, n int) bool {
+			w.Header().Set("ETag", `"node`+fmtInt(n)+`"`)
+			http.ServeContent(w, r, "f.bin", time.Time{}, bytes.NewReader(wrong))
+			return true
+		})
+		wantErr(t, testOptions(t), manifest(big, s.URL+"/f.bin"), "checksum mismatch")
+		if n, ranges := s.requests(); n != 8 {
+			t.Fatalf("requests %q", ranges)
+		}
+	})
 	t.Run("nodes disagree, unpinned archive", func(t *testing.T) {
 		var s *server
 		s = newServer(t, big, func(w http.ResponseWriter, r *http.Request, n int) bool {
