@@ -5,13 +5,17 @@ LDFLAGS  := -s -w -X main.version=$(VERSION)
 GOBUILD  := CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)"
 MANIFEST ?= manifests/netfx11sp1-kb979906.yaml
 
+RUNNERBIN := builder/internal/runnerbin/bin
+
 .PHONY: all build runner test lint bench demo bundle fuzz clean
 
 all: build
 
-## build: the builder for this machine, with the runners embedded (dist/builder)
+## build: the builder for this machine, carrying both runners inside (dist/builder)
 build: runner
-	$(GOBUILD) -o dist/builder ./builder
+	mkdir -p $(RUNNERBIN)
+	cp dist/runner.exe dist/runner-x86.exe $(RUNNERBIN)/
+	$(GOBUILD) -tags embedrunner -o dist/builder ./builder
 
 ## runner: cross-compile runner.exe (windows/amd64) and runner-x86.exe (windows/386)
 runner:
@@ -29,9 +33,23 @@ lint:
 	GOOS=windows $(GO) vet ./...
 	GOOS=windows GOARCH=386 $(GO) vet ./...
 
+## demo: no network needed: plan, build and verify a small bundle from a local server
+demo: build
+	scripts/demo.sh
+
+## bench: cold fetch vs curl + sha256sum, warm rebuild vs zip -0 (figures, not assertions)
+bench: build
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./builder/internal/fetch ./builder/internal/pack
+	$(GO) run ./bench/fetch -builder dist/builder
+	bench/pack.sh dist/builder
+
+## fuzz: the manifest parser's fuzz target for 5 minutes
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 5m ./builder/internal/manifest
+
 ## bundle: build the seed bundle (needs internet access to Microsoft's servers)
 bundle: build
 	dist/builder build $(MANIFEST) -o dist/$(notdir $(basename $(MANIFEST))).zip
 
 clean:
-	rm -rf dist
+	rm -rf dist $(RUNNERBIN)
