@@ -253,10 +253,7 @@ func (c *cli) plan() int {
 // run is the interactive run (ask) and the unattended one.
 func (c *cli) run(ctx context.Context, ask bool) int {
 	if err := c.e.CheckElevated(); err != nil {
-		var l *payload.Lock
-		if b, _ := c.e.Open(c.o.bundle); b != nil {
-			l = b.Lock
-		}
+		l, _ := engine.ReadLock(c.o.bundle) // only to name the bundle in the report
 		c.e.Refuse(c.o.bundle, l, err)
 		return c.errorf("%s", err)
 	}

@@ -8,6 +8,7 @@ package main
 // installer's records: Wine passes only 8 bits of an exit code to Linux.
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -20,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"fixstick/internal/winetest"
 	"fixstick/payload"
@@ -45,6 +47,9 @@ var (
 func getFixture(t *testing.T) *fixture {
 	t.Helper()
 	w := winetest.Get(t)
+	if _, err := exec.LookPath("wixl"); err != nil && os.Getenv(winetest.RequireEnv) != "1" {
+		t.Skipf("wixl is not installed (apt install wixl; set %s=1 to make this a failure)", winetest.RequireEnv)
+	}
 	fixOnce.Do(func() { fix, fixErr = makeFixture(t, w) })
 	if fixErr != nil {
 		t.Fatal(fixErr)
@@ -128,7 +133,9 @@ func (f *fixture) build(t *testing.T, arts []artifact, steps string) string {
 		t.Fatal(err)
 	}
 	bundle := filepath.Join(work, "stick")
-	cmd := exec.Command(f.builder, "build", manifest, "--dir", bundle, "--runner-dir", f.runnerDir, "--cache", filepath.Join(work, "cache"))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, f.builder, "build", manifest, "--dir", bundle, "--runner-dir", f.runnerDir, "--cache", filepath.Join(work, "cache"))
 	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("builder build: %v\n%s\nmanifest:\n%s", err, out, m.String())
@@ -318,6 +325,15 @@ func TestWineRunSuccess(t *testing.T) {
 	m.runner("run", "--yes")
 	if n := len(m.fakeRuns()); n != 2 {
 		t.Errorf("the second run ran %d programs", n-2)
+	}
+	detect := map[string]string{}
+	for _, line := range strings.Split(m.runner("detect").Stdout, "\n") {
+		if f := strings.Fields(line); len(f) > 1 && strings.HasPrefix(f[0], "netfx") {
+			detect[f[0]] = line
+		}
+	}
+	if len(detect) != len(payload.Facts(payload.DetectNetFx)) || !strings.HasSuffix(detect["netfx35"], "installed [32-bit view]") || !strings.HasSuffix(detect["netfx35sp1"], " -") {
+		t.Errorf("detect: %v", detect)
 	}
 	if st := m.runner("status"); !strings.Contains(st.Stdout, "fixture") || !strings.Contains(st.Stdout, "succeeded") {
 		t.Errorf("status:\n%s%s", st.Stdout, st.Stderr)

@@ -545,3 +545,33 @@ func TestPlan(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckElevated(t *testing.T) {
+	sys := newFakeSys(t)
+	sys.elevated = false
+	e, _, _ := newEngine(t, sys)
+	if err := e.CheckElevated(); !errors.Is(err, ErrNotElevated) || !strings.Contains(err.Error(), "Run as administrator") {
+		t.Errorf("err %v", err)
+	}
+}
+
+func TestDamagedJournal(t *testing.T) {
+	dir := writeBundle(t, []payload.LockStep{exeStep("one", "payloads/one/one.exe")}, bundleFile{"payloads/one/one.exe", "1"})
+	sys := newFakeSys(t)
+	e, _, _ := newEngine(t, sys)
+	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	if err := os.MkdirAll(p.Root, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p.Journal, []byte(`{"journal": 1, "bundle": "test-bundle-1a2b3c", "steps": [`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.Run(context.Background(), b, RunOptions{})
+	if err == nil || !strings.Contains(err.Error(), "is damaged") || sys.runs["one.exe"] != 0 {
+		t.Errorf("err %v; runs %v", err, sys.runs)
+	}
+}

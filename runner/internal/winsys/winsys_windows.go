@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -238,12 +239,20 @@ func (sys) OpenShared(path string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := windows.CreateFile(p, windows.GENERIC_READ, windows.FILE_SHARE_READ, nil,
-		windows.OPEN_EXISTING, windows.FILE_ATTRIBUTE_NORMAL, 0)
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	// An antivirus scanner may hold a file it just saw being written for a
+	// moment: retry sharing violations for up to about 30 seconds.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		h, err := windows.CreateFile(p, windows.GENERIC_READ, windows.FILE_SHARE_READ, nil,
+			windows.OPEN_EXISTING, windows.FILE_ATTRIBUTE_NORMAL, 0)
+		if err == nil {
+			return os.NewFile(uintptr(h), path), nil
+		}
+		if !errors.Is(err, windows.ERROR_SHARING_VIOLATION) || time.Now().After(deadline) {
+			return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
-	return os.NewFile(uintptr(h), path), nil
 }
 
 // Exec starts the program suspended, puts it in a job object that kills
