@@ -14,6 +14,8 @@ import (
 	"sort"
 
 	"github.com/klauspost/compress/zip"
+
+	"fixstick/payload"
 )
 
 // The zip is written with klauspost/compress/zip, the layer under
@@ -124,11 +126,10 @@ func (b *Bundle) writeZip(ctx context.Context, w io.Writer) ([]*zip.FileHeader, 
 	return headers, nil
 }
 
-// copyTo writes the entry's bytes to w and checks their count. A payload's
-// bytes are not hashed again here: fetch hashed the cache file just before
-// (and extraction hashed what it wrote), and a second pass over a 231 MB
-// installer costs more than the rest of the build. The zip's CRC-32 and the
-// re-read of the central directory guard the write.
+// copyTo writes the entry's bytes to w, hashing them on the way: the
+// bundle gets exactly the bytes the lock pins, even if the cache file
+// changed after it was verified. The hash runs on another goroutine,
+// beside the copy.
 func (e *entry) copyTo(w io.Writer, buf []byte) error {
 	if e.data != nil {
 		_, err := w.Write(e.data)
@@ -139,13 +140,16 @@ func (e *entry) copyTo(w io.Writer, buf []byte) error {
 		return fmt.Errorf("%s: %w", e.path, err)
 	}
 	defer f.Close()
+	h := newAsyncHash()
+	defer h.stop()
 	// Hide f's WriteTo, which would copy in 32 KiB pieces.
-	n, err := io.CopyBuffer(w, io.LimitReader(struct{ io.Reader }{f}, e.size+1), buf)
+	n, err := io.CopyBuffer(io.MultiWriter(w, h), io.LimitReader(struct{ io.Reader }{f}, e.size+1), buf)
 	if err != nil {
 		return fmt.Errorf("%s: reading %s: %w", e.path, e.disk, err)
 	}
-	if n != e.size {
-		return fmt.Errorf("%s: %s changed since it was verified: %d bytes, want %d", e.path, e.disk, n, e.size)
+	if sum := h.sum(); n != e.size || sum != e.sha256 {
+		return fmt.Errorf("%s: %s changed since it was verified: %w", e.path, e.disk,
+			&payload.ChecksumError{Name: e.disk, Want: e.sha256, Got: sum, WantSize: e.size, GotSize: n})
 	}
 	return nil
 }
@@ -186,13 +190,10 @@ func (b *Bundle) checkZip(name string, headers []*zip.FileHeader) error {
 	return nil
 }
 
-// hashWriter writes to a file and hashes what it writes on another
-// goroutine, which works through copies of the written bytes while the
-// writer goes on: on a machine with two cores the zip's SHA-256 (for the
-// .sha256 file) then costs about no time beside reading and writing.
-type hashWriter struct {
-	f    io.Writer
-	n    int64
+// asyncHash computes a SHA-256 on another goroutine, from copies of the
+// bytes written to it, so that hashing runs beside reading and writing on
+// a machine with two cores.
+type asyncHash struct {
 	h    hash.Hash
 	todo chan []byte // filled buffers, in order
 	free chan []byte // empty buffers
@@ -204,46 +205,61 @@ const (
 	hashBufs    = 8 // 2 MiB in flight at most
 )
 
-func newHashWriter(f io.Writer) *hashWriter {
-	w := &hashWriter{f: f, h: sha256.New(), todo: make(chan []byte, hashBufs), free: make(chan []byte, hashBufs), done: make(chan struct{})}
+func newAsyncHash() *asyncHash {
+	a := &asyncHash{h: sha256.New(), todo: make(chan []byte, hashBufs), free: make(chan []byte, hashBufs), done: make(chan struct{})}
 	for i := 0; i < hashBufs; i++ {
-		w.free <- make([]byte, hashBufSize)
+		a.free <- make([]byte, hashBufSize)
 	}
+	todo := a.todo // stop sets a.todo to nil, maybe before this starts
 	go func() {
-		for p := range w.todo {
-			w.h.Write(p)
-			w.free <- p[:cap(p)]
+		for p := range todo {
+			a.h.Write(p)
+			a.free <- p[:cap(p)]
 		}
-		close(w.done)
+		close(a.done)
 	}()
-	return w
+	return a
 }
+
+func (a *asyncHash) Write(p []byte) (int, error) {
+	for q := p; len(q) > 0; {
+		b := <-a.free
+		k := copy(b, q)
+		a.todo <- b[:k]
+		q = q[k:]
+	}
+	return len(p), nil
+}
+
+// sum waits for the hashing to finish; a is not used after.
+func (a *asyncHash) sum() string {
+	a.stop()
+	<-a.done
+	return hex.EncodeToString(a.h.Sum(nil))
+}
+
+// stop ends the goroutine once it has hashed what it was given.
+func (a *asyncHash) stop() {
+	if a.todo != nil {
+		close(a.todo)
+		a.todo = nil
+	}
+}
+
+// hashWriter writes to a file and hashes what it wrote.
+type hashWriter struct {
+	f io.Writer
+	n int64
+	*asyncHash
+}
+
+func newHashWriter(f io.Writer) *hashWriter { return &hashWriter{f: f, asyncHash: newAsyncHash()} }
 
 func (w *hashWriter) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
 	w.n += int64(n)
-	for q := p[:n]; len(q) > 0; {
-		b := <-w.free
-		k := copy(b, q)
-		w.todo <- b[:k]
-		q = q[k:]
-	}
+	w.asyncHash.Write(p[:n])
 	return n, err
-}
-
-// sum waits for the hashing to finish; the writer is not used after.
-func (w *hashWriter) sum() string {
-	w.stop()
-	<-w.done
-	return hex.EncodeToString(w.h.Sum(nil))
-}
-
-// stop ends the hashing goroutine once it has hashed what it was given.
-func (w *hashWriter) stop() {
-	if w.todo != nil {
-		close(w.todo)
-		w.todo = nil
-	}
 }
 
 func hashBytes(b []byte) string {
