@@ -53,7 +53,7 @@ for s in 231M 24M 10M 2M 1M 300K; do
 	adds="$adds --add p$(echo $s | tr A-Z a-z)=set/p$s.bin"
 done
 # shellcheck disable=SC2086
-"$BUILDER" build bench.yaml $adds -o out/bench.zip >/dev/null # warms the cache
+"$BUILDER" build -q bench.yaml $adds -o out/bench.zip >/dev/null # warms the cache
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 : >b.times
@@ -61,7 +61,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 : >b.mem
 i=0
 while [ $i -lt "$RUNS" ]; do
-	/usr/bin/time -f "%e %M" -o t.out "$BUILDER" build bench.yaml -o out/bench.zip >/dev/null
+	/usr/bin/time -f "%e %M" -o t.out "$BUILDER" build -q bench.yaml -o out/bench.zip >/dev/null
 	read -r e m <t.out
 	echo "$e" >>b.times
 	echo "$m" >>b.mem

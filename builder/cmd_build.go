@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"strings"
-	"sync"
 
 	"github.com/spf13/pflag"
 
@@ -21,10 +18,9 @@ import (
 )
 
 type buildOptions struct {
+	fetchFlags
 	output    string
 	dir       string
-	add       []string
-	cache     string
 	runnerDir string
 }
 
@@ -32,8 +28,7 @@ func (o *buildOptions) addFlags(e *env) *pflag.FlagSet {
 	fs := newFlags(e, "build")
 	fs.StringVarP(&o.output, "output", "o", "", "write the bundle zip to `FILE` (default: ID.zip), and its SHA-256 to FILE.sha256")
 	fs.StringVar(&o.dir, "dir", "", "write the bundle unpacked into `FOLDER` (a USB stick) instead of a zip")
-	fs.StringArrayVar(&o.add, "add", nil, "supply an artifact's file: `ID=PATH` (repeatable)")
-	fs.StringVar(&o.cache, "cache", "", "cache `FOLDER` (default: $FIXSTICK_CACHE, else the user cache folder)")
+	o.fetchFlags.addFlags(fs)
 	fs.StringVar(&o.runnerDir, "runner-dir", "", "take runner.exe and runner-x86.exe from `FOLDER`")
 	return fs
 }
@@ -72,23 +67,25 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
-	f, err := newFetcher(e, o.cache)
+	adds, err := parseAdd(o.add)
+	if err != nil {
+		return err
+	}
+	f, done, err := o.fetcher(e)
 	if err != nil {
 		return err
 	}
 	added := map[string]fetch.Result{}
-	for _, a := range o.add {
-		id, path, ok := strings.Cut(a, "=")
-		if !ok || id == "" || path == "" {
-			return usagef("--add %q: want ID=PATH", a)
-		}
-		r, err := f.Add(m, id, path)
+	for _, a := range adds {
+		r, err := f.Add(m, a[0], a[1])
 		if err != nil {
-			return fmt.Errorf("--add %s: %w", a, err)
+			done()
+			return fmt.Errorf("--add %s=%s: %w", a[0], a[1], err)
 		}
-		added[id] = r
+		added[r.ArtifactID] = r
 	}
 	results, err := f.Fetch(ctx, m)
+	done()
 	if err != nil {
 		return err
 	}
@@ -178,40 +175,3 @@ func loadManifest(e *env, path string) (*payload.Manifest, error) {
 	}
 	return m, err
 }
-
-// newFetcher opens the cache given with --cache, or the default one.
-func newFetcher(e *env, dir string) (*fetch.Fetcher, error) {
-	if dir == "" {
-		var err error
-		if dir, err = fetch.DefaultCacheDir(); err != nil {
-			return nil, err
-		}
-	}
-	return fetch.New(fetch.Options{CacheDir: dir, Progress: &buildReporter{stderr: e.stderr}})
-}
-
-// buildReporter tells the user what the fetch does that they should know:
-// a plain-http mirror used (trusted only through the pin), a retry, a
-// mirror given up. Byte counts are not shown.
-type buildReporter struct {
-	mu     sync.Mutex
-	stderr io.Writer
-}
-
-func (r *buildReporter) Event(ev fetch.Event) {
-	var line string
-	switch ev.Kind {
-	case fetch.EventNotice:
-		line = fmt.Sprintf("builder: %s: %s", ev.ArtifactID, ev.Msg)
-	case fetch.EventRetry, fetch.EventMirror:
-		line = fmt.Sprintf("builder: warning: %s: %s: %v", ev.ArtifactID, ev.URL, ev.Err)
-	default:
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	fmt.Fprintln(r.stderr, line)
-}
-
-func (r *buildReporter) Bytes(int64)      {}
-func (r *buildReporter) Total(int64, int) {}
