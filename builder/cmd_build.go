@@ -62,7 +62,7 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 	if note != "" {
 		fmt.Fprintf(e.stderr, "builder: note: %s\n", note)
 	}
-	runners, _, err := runnerbin.Load(o.runnerDir, e.getenv)
+	runners, err := runnerbin.Load(o.runnerDir, e.getenv)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"fixstick/builder/internal/pack"
 	"fixstick/payload"
@@ -28,30 +29,28 @@ var Names = []string{payload.RunnerAMD64, payload.RunnerX86}
 
 // Load returns the runner programs. dir is --runner-dir ("" when not
 // given); getenv reads the environment.
-func Load(dir string, getenv func(string) string) ([]pack.File, string, error) {
+func Load(dir string, getenv func(string) string) ([]pack.File, error) {
 	if dir != "" {
-		fs, err := fromDir(dir)
-		return fs, dir, err
+		return fromDir(dir)
 	}
 	if d := getenv(EnvDir); d != "" {
 		fs, err := fromDir(d)
 		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w", EnvDir, err)
+			return nil, fmt.Errorf("%s: %w", EnvDir, err)
 		}
-		return fs, d, nil
+		return fs, nil
 	}
 	if fs := embedded(); fs != nil {
-		return fs, "embedded", nil
+		return fs, nil
 	}
 	var tried []string
 	for _, d := range searchDirs() {
-		fs, err := fromDir(d)
-		if err == nil {
-			return fs, d, nil
+		if fs, err := fromDir(d); err == nil {
+			return fs, nil
 		}
 		tried = append(tried, d)
 	}
-	return nil, "", fmt.Errorf("runner programs not found (looked in %v): run make runner, or give --runner-dir DIR", tried)
+	return nil, fmt.Errorf("runner programs not found (looked in %s): run make runner, or give --runner-dir DIR", strings.Join(tried, ", "))
 }
 
 func fromDir(dir string) ([]pack.File, error) {
