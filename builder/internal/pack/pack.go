@@ -140,7 +140,7 @@ func Prepare(ctx context.Context, o Options, tmpParent string) (_ *Bundle, err e
 				return nil, &payload.ChecksumError{Name: src.Path, Want: a.SHA256, Got: src.SHA256, WantSize: -1}
 			}
 			if b.tmp == "" {
-				if b.tmp, err = os.MkdirTemp(tmpParent, ".fixstick-tmp-"); err != nil {
+				if b.tmp, err = os.MkdirTemp(tmpParent, tmpPrefix); err != nil {
 					return nil, fmt.Errorf("making a folder to extract archives into: %w", err)
 				}
 			}
