@@ -17,8 +17,18 @@ var (
 
 type buildResult struct {
 	once sync.Once
+	n    int // its folder's number
 	exe  string
 	err  error
+}
+
+// GoTest compiles the tests of package pkg for windows/goarch (go test -c)
+// once per test binary and returns the test program's host path: run it
+// under Wine with -test.v and read its output, since Wine keeps only 8
+// bits of the exit status (0 still means PASS).
+func (w *Wine) GoTest(t testing.TB, pkg, goarch string) string {
+	t.Helper()
+	return w.goBuild(t, "test", pkg, goarch, "")
 }
 
 // GoBuild builds the main package pkg (an import path, "fixstick/runner")
@@ -26,24 +36,34 @@ type buildResult struct {
 // path. ldflags are passed to -ldflags.
 func (w *Wine) GoBuild(t testing.TB, pkg, goarch, ldflags string) string {
 	t.Helper()
-	key := pkg + "|" + goarch + "|" + ldflags
+	return w.goBuild(t, "build", pkg, goarch, ldflags)
+}
+
+func (w *Wine) goBuild(t testing.TB, mode, pkg, goarch, ldflags string) string {
+	t.Helper()
+	key := mode + "|" + pkg + "|" + goarch + "|" + ldflags
 	buildMu.Lock()
 	b := builds[key]
 	if b == nil {
-		b = &buildResult{}
+		b = &buildResult{n: len(builds)}
 		builds[key] = b
 	}
 	buildMu.Unlock()
 	b.once.Do(func() {
-		dir := filepath.Join(w.root, "bin", fmt.Sprintf("%d", len(builds)), goarch)
+		dir := filepath.Join(w.root, "bin", fmt.Sprintf("%d", b.n), goarch)
 		if b.err = os.MkdirAll(dir, 0o755); b.err != nil {
 			return
 		}
 		b.exe = filepath.Join(dir, path.Base(pkg)+".exe")
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags, "-o", b.exe, pkg)
+		args := []string{"build", "-trimpath", "-ldflags", ldflags, "-o", b.exe, pkg}
+		if mode == "test" {
+			b.exe = filepath.Join(dir, path.Base(pkg)+".test.exe")
+			args = []string{"test", "-c", "-o", b.exe, pkg}
+		}
+		cmd := exec.Command("go", args...)
 		cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH="+goarch, "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
-			b.err = fmt.Errorf("go build %s for windows/%s: %v\n%s", pkg, goarch, err, out)
+			b.err = fmt.Errorf("go %s %s for windows/%s: %v\n%s", mode, pkg, goarch, err, out)
 		}
 	})
 	if b.err != nil {

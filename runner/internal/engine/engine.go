@@ -529,17 +529,20 @@ func (r *run) exec(ctx context.Context, i int, st payload.LockStep, js *JournalS
 	retryFor, wait := orDefault(e.RetryFor, DefaultRetryFor), orDefault(e.RetryFirst, DefaultRetryFirst)
 	first := e.clock().Now()
 	for {
+		js.State, js.Attempts, js.Started, js.Finished = StateStarted, js.Attempts+1, e.now(), ""
+		// A fresh, empty working folder for each attempt: nothing in it
+		// can be planted next to the installer (the DLL search order
+		// includes the current folder on old systems). w\N, then w\N.2 ...
 		work := filepath.Join(r.p.Work, strconv.Itoa(i+1))
-		// A fresh, empty working folder: nothing in it can be planted
-		// next to the installer (DLL search order includes the current
-		// folder on old systems).
+		if js.Attempts > 1 {
+			work += "." + strconv.Itoa(js.Attempts)
+		}
 		if err := os.RemoveAll(work); err != nil {
 			return 0, payload.Result{}, "", fmt.Errorf("emptying the working folder: %w", err)
 		}
 		if err := os.MkdirAll(work, 0o700); err != nil {
 			return 0, payload.Result{}, "", err
 		}
-		js.State, js.Attempts, js.Started, js.Finished = StateStarted, js.Attempts+1, e.now(), ""
 		if err := r.save(); err != nil {
 			return 0, payload.Result{}, "", err
 		}

@@ -227,6 +227,10 @@ func TestRetry(t *testing.T) {
 		if n != 4 || fmt.Sprint(clk.slept) != "[15s 30s 1m0s]" {
 			t.Errorf("ran %d times, slept %v", n, clk.slept)
 		}
+		// every attempt gets a fresh working folder
+		if len(sys.dirs) != 4 || filepath.Base(sys.dirs[0]) != "1" || filepath.Base(sys.dirs[3]) != "1.4" {
+			t.Errorf("working folders %v", sys.dirs)
+		}
 		var j Journal
 		p, _ := e.PathsFor("test-bundle-1a2b3c")
 		readJSON(t, p.Journal, &j)

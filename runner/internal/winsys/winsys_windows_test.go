@@ -1,0 +1,255 @@
+package winsys
+
+// These tests run on Windows, and on Linux under Wine through
+// wine_test.go (which cross-compiles them with go test -c).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/windows"
+	"golang.org/x/sys/windows/registry"
+
+	"fixstick/runner/internal/engine"
+)
+
+// childEnv makes the test binary act as a child program for Exec tests.
+const childEnv = "WINSYS_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(childEnv) {
+	case "":
+		os.Exit(m.Run())
+	case "hang":
+		time.Sleep(time.Hour)
+	default: // record the raw command line into the named file, exit 3010
+		line := windows.UTF16PtrToString(windows.GetCommandLine())
+		if err := os.WriteFile(os.Getenv(childEnv), []byte(line), 0o644); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(3010)
+	}
+}
+
+const testKey = `SOFTWARE\FixstickWinsysTest`
+
+// underWine reports whether Wine runs the test: Wine keeps no DACLs of its
+// own (it shows one made from the Unix permissions), and Go 1.26's
+// os.RemoveAll fails there ("Invalid function": Wine 8 lacks
+// FileDispositionInformationEx), which t.TempDir's cleanup uses.
+var underWine = windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() == nil
+
+// tempDir is t.TempDir that tolerates Wine: the prefix goes away with the
+// Linux test anyway.
+func tempDir(t *testing.T) string {
+	if !underWine {
+		return t.TempDir()
+	}
+	dir, err := os.MkdirTemp("", "winsys-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func TestRegistryViews(t *testing.T) {
+	s := sys{}
+	k, _, err := registry.CreateKey(registry.LOCAL_MACHINE, testKey, registry.ALL_ACCESS|registry.WOW64_32KEY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { registry.DeleteKey(registry.LOCAL_MACHINE, testKey) })
+	k.SetDWordValue("D", 394802)
+	k.SetStringValue("S", "1")
+	k.SetStringValue("T", "text")
+	k.Close()
+
+	v, err := s.ReadRegistry(`HKLM\`+testKey, "D", 32)
+	if err != nil || !v.Numeric || v.Num != 394802 {
+		t.Errorf("DWORD in the 32-bit view: %+v, %v", v, err)
+	}
+	if _, err := s.ReadRegistry(`HKLM\`+testKey, "D", 64); !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("the 64-bit view sees the 32-bit value: %v", err)
+	}
+	if v, _ := s.ReadRegistry(`HKEY_LOCAL_MACHINE\`+testKey, "S", 32); v.Numeric || !v.IsNum || v.Num != 1 || v.String != "1" {
+		t.Errorf("REG_SZ 1: %+v", v)
+	}
+	if v, _ := s.ReadRegistry(`HKLM\`+testKey, "T", 32); v.IsNum || v.String != "text" {
+		t.Errorf("REG_SZ text: %+v", v)
+	}
+	if _, err := s.ReadRegistry(`HKLM\`+testKey, "missing", 32); !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("missing value: %v", err)
+	}
+	if ok, err := s.KeyExists(`HKLM\`+testKey, 32); !ok || err != nil {
+		t.Errorf("KeyExists 32: %v %v", ok, err)
+	}
+	if ok, _ := s.KeyExists(`HKLM\`+testKey, 64); ok {
+		t.Errorf("KeyExists 64: the key is only in the 32-bit view")
+	}
+	if _, err := s.ReadRegistry(`HKXX\`+testKey, "D", 32); err == nil || !strings.Contains(err.Error(), "unknown hive") {
+		t.Errorf("bad hive: %v", err)
+	}
+}
+
+func TestMkdirPrivate(t *testing.T) {
+	dir := filepath.Join(tempDir(t), "private")
+	for i := 0; i < 2; i++ { // create, then take over an existing folder
+		if err := (sys{}).MkdirPrivate(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if underWine {
+		t.Log("Wine keeps no DACLs: only the calls are checked")
+		return
+	}
+	sd, err := windows.GetNamedSecurityInfo(dir, windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION|windows.OWNER_SECURITY_INFORMATION)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sddl := sd.String()
+	// Protected (nothing inherited), full control for SYSTEM and
+	// Administrators only, inherited below; owner Administrators.
+	if !strings.Contains(sddl, "O:BA") || !strings.Contains(sddl, "D:P") || strings.Count(sddl, "(A;") != 2 ||
+		!strings.Contains(sddl, ";;;SY)") || !strings.Contains(sddl, ";;;BA)") || !strings.Contains(sddl, "OICI") {
+		t.Errorf("security descriptor %s", sddl)
+	}
+}
+
+func TestFileVersionAndOS(t *testing.T) {
+	s := sys{}
+	win, err := s.WindowsDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.FileVersion(filepath.Join(win, "System32", "kernel32.dll"))
+	if err != nil || strings.Count(v, ".") != 3 {
+		t.Errorf("kernel32.dll version %q, %v", v, err)
+	}
+	if _, err := s.FileVersion(filepath.Join(win, "no-such.dll")); !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("missing file: %v", err)
+	}
+	if got := s.ExpandEnv(`%SystemRoot%\x`); !strings.EqualFold(got, win+`\x`) {
+		t.Errorf("ExpandEnv: %q", got)
+	}
+	info, err := s.OSVersion()
+	if err != nil || info.Major < 6 || info.Arch != "x64" && info.Arch != "x86" && info.Arch != "arm64" {
+		t.Errorf("OS %+v %v", info, err)
+	}
+	if want := os.Getenv("WINSYS_WANT_OS"); want != "" {
+		if got := fmt.Sprintf("%d.%d", info.Major, info.Minor); got != want {
+			t.Errorf("RtlGetVersion %s, want %s", got, want)
+		}
+	}
+	if ok, err := s.Elevated(); err != nil || !ok && os.Getenv("WINSYS_WANT_ELEVATED") == "1" {
+		t.Errorf("elevated %v %v", ok, err)
+	}
+}
+
+func TestOpenSharedLocksOutWriters(t *testing.T) {
+	name := filepath.Join(tempDir(t), "payload.exe")
+	if err := os.WriteFile(name, []byte("MZ"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h, err := (sys{}).OpenShared(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f, err := os.OpenFile(name, os.O_WRONLY, 0); err == nil {
+		f.Close()
+		t.Errorf("a writer opened the file while it was held")
+	}
+	if r, err := os.Open(name); err != nil {
+		t.Errorf("a reader could not open the file: %v", err)
+	} else {
+		r.Close()
+	}
+	h.Close()
+	f, err := os.OpenFile(name, os.O_WRONLY, 0)
+	if err != nil {
+		t.Errorf("a writer after the handle closed: %v", err)
+	} else {
+		f.Close()
+	}
+}
+
+func TestExecVerbatimAndTimeout(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(tempDir(t), "cmdline.txt")
+	t.Setenv(childEnv, out)
+	work := tempDir(t)
+	cmdline := `"` + self + `" /q:a /c:"cleanup.exe /p .NET Framework - All Versions /u"`
+	started := false
+	code, err := (sys{}).Exec(context.Background(), engine.ExecSpec{App: self, CmdLine: cmdline, Dir: work, Started: func() { started = true }})
+	if err != nil || code != 3010 || !started {
+		t.Fatalf("exit %d, err %v, started %v", code, err, started)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil || string(got) != cmdline {
+		t.Errorf("command line\n got %s\nwant %s", got, cmdline)
+	}
+
+	t.Setenv(childEnv, "hang")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	begin := time.Now()
+	_, err = (sys{}).Exec(ctx, engine.ExecSpec{App: self, CmdLine: `"` + self + `"`, Dir: work, Started: func() {}})
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(begin) > time.Minute {
+		t.Errorf("hung child: err %v after %s", err, time.Since(begin))
+	}
+}
+
+func TestRunOnceAndPendingReboot(t *testing.T) {
+	s := sys{}
+	const name = "fixstick-winsys-test"
+	if err := s.SetRunOnce(name, `"C:\x\runner.exe" run`); err != nil {
+		t.Fatal(err)
+	}
+	k, err := registry.OpenKey(registry.LOCAL_MACHINE, runOnceKey, registry.QUERY_VALUE|registry.WOW64_64KEY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _, err := k.GetStringValue(name)
+	k.Close()
+	if err != nil || v != `"C:\x\runner.exe" run` {
+		t.Errorf("RunOnce value %q %v", v, err)
+	}
+	if err := s.SetRunOnce(name, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetRunOnce(name, ""); err != nil {
+		t.Errorf("removing a missing entry: %v", err)
+	}
+	if err := s.SetRunOnce(name, strings.Repeat("x", 300)); err == nil {
+		t.Errorf("a 300-character command was accepted")
+	}
+
+	// PendingFileRenameOperations: only where this machine has none (the
+	// test must not disturb a real pending restart).
+	sm := `SYSTEM\CurrentControlSet\Control\Session Manager`
+	k, err = registry.OpenKey(registry.LOCAL_MACHINE, sm, registry.ALL_ACCESS|registry.WOW64_64KEY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	if _, _, err := k.GetStringsValue("PendingFileRenameOperations"); err == nil {
+		t.Skip("this machine has a pending restart")
+	}
+	before := s.PendingReboot()
+	if err := k.SetStringsValue("PendingFileRenameOperations", []string{`\??\C:\x.tmp`}); err != nil {
+		t.Fatal(err)
+	}
+	after := s.PendingReboot()
+	k.DeleteValue("PendingFileRenameOperations")
+	if len(after) != len(before)+1 || !strings.Contains(strings.Join(after, ";"), "PendingFileRenameOperations") {
+		t.Errorf("pending restart: before %v, after %v", before, after)
+	}
+}
