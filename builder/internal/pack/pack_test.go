@@ -29,7 +29,7 @@ type zipEntry struct {
 	mode os.FileMode
 }
 
-func makeZip(t *testing.T, es ...zipEntry) []byte {
+func makeZip(t testing.TB, es ...zipEntry) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	zw := zip.NewWriter(&b)
@@ -63,7 +63,7 @@ var setupData = []byte("MZ pretend installer\x00\x01\x02")
 
 // fixture is a manifest with a plain installer, an archive with one
 // extracted tool, and an optional artifact that was not supplied.
-func fixture(t *testing.T) Options {
+func fixture(t testing.TB) Options {
 	t.Helper()
 	cache := t.TempDir()
 	tool := "MZ cleanup tool"
