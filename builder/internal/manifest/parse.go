@@ -434,6 +434,8 @@ func checkDocURL(s string) error {
 	return err
 }
 
+// checkURL checks what every URL of a manifest must be: an absolute http
+// or https address, without credentials, spaces or backslashes.
 func checkURL(s string) (*url.URL, error) {
 	if len(s) > MaxURLLen {
 		return nil, fmt.Errorf("URL is longer than %d characters", MaxURLLen)
