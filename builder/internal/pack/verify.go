@@ -64,7 +64,37 @@ func Verify(path string) (*Report, error) {
 		return nil, fmt.Errorf("%s: not a zip or a folder: %w", path, err)
 	}
 	defer zr.Close()
-	return verifyFiles(zipFiles(zr)), nil
+	r := verifyFiles(zipFiles(zr))
+	if err := checkSidecar(path); err != nil {
+		r.Problems = append(r.Problems, err.Error())
+	}
+	return r, nil
+}
+
+// checkSidecar compares the zip with the SHA-256 the build wrote beside it
+// (ZIP.sha256), when that file is there: a zip whose entries still match
+// its lock may yet not be the zip that was published.
+func checkSidecar(path string) error {
+	side := path + ".sha256"
+	b, err := os.ReadFile(side)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	want, _, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
+	if !payload.IsHex(want, 64) {
+		return fmt.Errorf("%s: not a SHA-256 line (HEX  NAME)", filepath.Base(side))
+	}
+	got, _, err := payload.HashFile(path)
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("the zip's SHA-256 is %s, %s says %s", got, filepath.Base(side), want)
+	}
+	return nil
 }
 
 func zipFiles(zr *zip.ReadCloser) []bundleFile {

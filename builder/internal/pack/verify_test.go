@@ -279,3 +279,20 @@ func TestWriteZipFailureLeavesNothing(t *testing.T) {
 		}
 	}
 }
+
+// The zip is also checked against the SHA-256 file beside it, when there
+// is one: appended bytes leave every entry intact but change the zip.
+func TestVerifyZipSidecar(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "b.zip")
+	build(t, fixture(t), out)
+	f, _ := os.OpenFile(out, os.O_WRONLY|os.O_APPEND, 0)
+	f.Write([]byte("trailing"))
+	f.Close()
+	wantProblem(t, verifyProblems(t, out), "b.zip.sha256 says")
+	os.Remove(out + ".sha256")
+	if probs := verifyProblems(t, out); len(probs) != 0 {
+		t.Errorf("without the sidecar: %q", probs)
+	}
+	os.WriteFile(out+".sha256", []byte("nonsense\n"), 0o644)
+	wantProblem(t, verifyProblems(t, out), "not a SHA-256 line")
+}
