@@ -12,7 +12,7 @@ import (
 func runVerify(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "verify")
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "usage: builder verify BUNDLE\n\nCheck a bundle (zip or folder) against its bundle.lock.json: every file's size and\nSHA-256, no file the lock does not list (reports/ aside), the lock unedited.\nExit status 0: exact; 1: something differs.\n")
+		fmt.Fprintf(e.stderr, "usage: builder verify BUNDLE\n\nCheck a bundle (zip or folder) against its bundle.lock.json: every file's size and\nSHA-256, no file the lock does not list (reports/ aside), the lock unedited;\na zip also against ZIP.sha256 when that file is beside it.\nExit status 0: exact; 1: something differs.\n")
 	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
