@@ -294,6 +294,13 @@ func (f *Fetcher) attempt(ctx context.Context, t *target, p *part, rawURL, uh st
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p.mu.Lock()
+	// Every request of one attempt carries the same If-Range: the
+	// validator known when it starts (none on a fresh start, even once
+	// the first response has brought one).
+	ifRange := ""
+	if p.meta.URL == uh {
+		ifRange = strings.TrimPrefix(strings.TrimPrefix(p.meta.Validator, "etag:"), "date:")
+	}
 	var todo []int
 	for i, s := range p.meta.Segments {
 		if !s.complete() {
@@ -305,7 +312,7 @@ func (f *Fetcher) attempt(ctx context.Context, t *target, p *part, rawURL, uh st
 	var wg sync.WaitGroup
 	for k, i := range todo {
 		wg.Go(func() {
-			errs[k] = f.segment(ctx, t, p, i, rawURL, uh, noRanges)
+			errs[k] = f.segment(ctx, t, p, i, rawURL, uh, ifRange, noRanges)
 			var re *restartError
 			if errors.As(errs[k], &re) || isPermanent(errs[k]) {
 				cancel() // the others' bytes are wasted or suspect
@@ -332,13 +339,9 @@ func (f *Fetcher) attempt(ctx context.Context, t *target, p *part, rawURL, uh st
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // segment fetches the rest of segment i with one request.
-func (f *Fetcher) segment(ctx context.Context, t *target, p *part, i int, rawURL, uh string, noRanges bool) error {
+func (f *Fetcher) segment(ctx context.Context, t *target, p *part, i int, rawURL, uh, ifRange string, noRanges bool) error {
 	p.mu.Lock()
 	s := p.meta.Segments[i]
-	ifRange := ""
-	if p.meta.URL == uh {
-		ifRange = strings.TrimPrefix(strings.TrimPrefix(p.meta.Validator, "etag:"), "date:")
-	}
 	size := p.meta.Size
 	single := len(p.meta.Segments) == 1
 	p.mu.Unlock()

@@ -7,7 +7,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"io/fs"
+	"log"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -554,7 +556,7 @@ func TestRanges(t *testing.T) {
 func TestRedirects(t *testing.T) {
 	data := randomBytes(14, 50<<10)
 	plain := newServer(t, data, nil)
-	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/down":
 			http.Redirect(w, r, plain.URL+"/f.bin?sig=SECRET", http.StatusFound)
@@ -566,6 +568,9 @@ func TestRedirects(t *testing.T) {
 			http.ServeContent(w, r, "f.bin", time.Time{}, bytes.NewReader(data))
 		}
 	}))
+	// The untrusted-certificate case makes the server log handshake errors.
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	tlsSrv.StartTLS()
 	t.Cleanup(tlsSrv.Close)
 	opts := func() Options {
 		o := testOptions(t)

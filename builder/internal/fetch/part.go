@@ -70,6 +70,7 @@ func (f *Fetcher) openPart(t *target) (*part, error) {
 	}
 	p.hs = newHasher(p.f, p.withSHA1)
 	p.hs.advance(p.frontier())
+	f.bytes(p.have()) // received in an earlier run: counts as done
 	return p, nil
 }
 
