@@ -20,7 +20,10 @@
 // Range and If-Range, a server that ignores ranges restarts from zero, a stall
 // or a trickle aborts the attempt, and a URL that keeps failing without
 // progress gives way to the next mirror. Large files are fetched in several
-// ranged segments at once. No URL query string appears in any error or event.
+// ranged segments at once (servers often limit each connection's rate),
+// written at their offsets, and hashed in order as the contiguous prefix
+// grows: one hashing pass, reading back from the page cache, concurrent with
+// the transfer. No URL query string appears in any error or event.
 package fetch
 
 import (
@@ -76,8 +79,8 @@ type Options struct {
 	// HeaderTimeout bounds the wait for response headers (default 30 s).
 	HeaderTimeout time.Duration
 	// StallTimeout is the watchdog's window: an attempt that receives fewer
-	// than MinRate*StallTimeout bytes in any such window is aborted and
-	// retried (default 30 s).
+	// than MinRate*StallTimeout bytes in any such window is aborted, and
+	// the next mirror tried (the last URL is retried) (default 30 s).
 	StallTimeout time.Duration
 	// MinRate is the slowest transfer, in bytes per second, the watchdog
 	// accepts (default 1024).
