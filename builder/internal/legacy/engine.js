@@ -21,6 +21,7 @@ var RETRY_FIRST = 15, RETRY_MAX_WAIT = 120;
 var EXIT_SUCCESS = 0, EXIT_FAILED = 1, EXIT_REBOOT = 3010;
 
 var OPT = { resume: false, reboot: false, quiet: false };
+var ID = "";       // the bundle id, from bundle.lock.json
 var P = {};        // paths in the private folder, set by main
 var J = null;      // the journal
 var OS = null;     // Windows version and architecture
@@ -274,6 +275,20 @@ function checkFile(p, f) {
     return "";
 }
 
+// lockBundleID reads the bundle id from bundle.lock.json in dir: the
+// builder renders this executor before the id exists (the id is a digest
+// of the lock, which lists this file), so the script knows only the
+// manifest's id and takes the rest, "<manifest id>-<12 hex digits>", from
+// the lock. It returns "" when the lock is missing or is another bundle's.
+function lockBundleID(dir) {
+    var p = dir + "\\bundle.lock.json";
+    if (!fso.FileExists(p)) return "";
+    var m = /^\s*"bundle":\s*"([^"]*)"/m.exec(readText(p));
+    if (!m || m[1].length != BUNDLE.id.length + 13 || m[1].substring(0, BUNDLE.id.length + 1) != BUNDLE.id + "-" ||
+        !/^[0-9a-f]{12}$/.test(m[1].substring(BUNDLE.id.length + 1))) return "";
+    return m[1];
+}
+
 function lockFile(path) {
     for (var i = 0; i < FILES.length; i++) if (FILES[i].path == path) return FILES[i];
     return null;
@@ -306,6 +321,7 @@ function copyBundle(src) {
         if (fso.FileExists(to)) fso.DeleteFile(to, true);
         fso.MoveFile(part, to);
     }
+    fso.CopyFile(src + "\\bundle.lock.json", P.bundle + "\\bundle.lock.json", true);
     ensureFolder(P.bundle + "\\legacy");
     for (i = 0; i < LEGACY_FILES.length; i++) {
         fso.CopyFile(src + "\\legacy\\" + LEGACY_FILES[i], P.bundle + "\\legacy\\" + LEGACY_FILES[i], true);
@@ -319,8 +335,7 @@ function copyBundle(src) {
 // and %ALLUSERSPROFILE%\Application Data\fixstick on XP, which has no
 // ProgramData.
 function privateRoot() {
-    var pd = expand("%ProgramData%");
-    if (pd.indexOf("%") < 0 && pd != "") return pd + "\\" + PRODUCT;
+    if (OS.major >= 6) return expand("%ProgramData%") + "\\" + PRODUCT;
     return expand("%ALLUSERSPROFILE%") + "\\Application Data\\" + PRODUCT;
 }
 
@@ -356,7 +371,9 @@ function accountName(cls, sid, fallback) {
 // ------------------------------------------------------------ registry --
 // Read through reg.exe, which every Windows since XP has: one reader for
 // both registry views, with the value's type. reg's output goes to a file
-// in the private folder (WSH on Wine cannot read a child's output).
+// in the administrator's TEMP folder (WSH on Wine cannot read a child's
+// output; and the private folder's place depends on the Windows version,
+// which is read from the registry).
 
 var REG_CACHE = {};
 
@@ -371,7 +388,7 @@ function viewFlag(view) {
 // regQuery runs reg query with args and returns null (not found) or the
 // value lines as [{name, type, data}].
 function regQuery(args) {
-    var out = P.root + "\\reg-query.txt";
+    var out = expand("%TEMP%") + "\\fixstick-reg-query.txt";
     if (fso.FileExists(out)) fso.DeleteFile(out, true);
     var rc = runHidden("\"" + expand("%ComSpec%") + "\" /c \"\"" + expand("%SystemRoot%") + "\\System32\\reg.exe\" query " +
         args + " >\"" + out + "\" 2>&1\"");
@@ -584,7 +601,7 @@ function describeFacts(facts) {
 function clean(s) { return String(s).replace(/[\t\r\n]+/g, " "); }
 
 function newJournal() {
-    return { bundle: BUNDLE.id, origin: "", created: now(), facts: [], factsRecorded: false,
+    return { bundle: ID, origin: "", computer: "", created: now(), facts: [], factsRecorded: false,
         reboots: 0, awaiting: false, options: "", steps: {} };
 }
 
@@ -594,7 +611,8 @@ function jstep(id) {
 }
 
 function saveJournal() {
-    var L = ["fixstick-legacy-journal\t1", "bundle\t" + J.bundle, "origin\t" + clean(J.origin), "created\t" + J.created,
+    var L = ["fixstick-legacy-journal\t1", "bundle\t" + J.bundle, "origin\t" + clean(J.origin), "computer\t" + clean(computerName()),
+        "created\t" + J.created,
         "facts-recorded\t" + (J.factsRecorded ? 1 : 0), "facts\t" + J.facts.join(" "), "reboots\t" + J.reboots,
         "awaiting-reboot\t" + (J.awaiting ? 1 : 0), "options\t" + J.options];
     for (var i = 0; i < STEPS.length; i++) {
@@ -615,6 +633,7 @@ function parseJournal(text) {
         switch (f[0]) {
             case "bundle": j.bundle = f[1]; break;
             case "origin": j.origin = f[1]; break;
+            case "computer": j.computer = f[1]; break;
             case "created": j.created = f[1]; break;
             case "facts-recorded": j.factsRecorded = f[1] == "1"; break;
             case "facts": j.facts = f[1] == "" ? [] : f[1].split(" "); break;
@@ -673,7 +692,7 @@ function reportJSON() {
     }
     var reason = REPORT.reason;
     if (NOTES.length > 0) reason = (reason + "; " + NOTES.join("; ")).replace(/^; /, "");
-    var out = "{\n  \"bundle\": " + jsonString(BUNDLE.id) +
+    var out = "{\n  \"bundle\": " + jsonString(ID) +
         ",\n  \"computer\": " + jsonString(computerName()) +
         ",\n  \"runner\": " + jsonString("legacy " + BUNDLE.builder) +
         ",\n  \"outcome\": " + jsonString(REPORT.outcome);
@@ -683,7 +702,22 @@ function reportJSON() {
     return out + ",\n  \"steps\": [" + (steps.length ? "\n" + steps.join(",\n") + "\n  " : "") + "]\n}\n";
 }
 
-function computerName() { return expand("%COMPUTERNAME%"); }
+// computerName names this computer in reports, as the first run saw it:
+// the run after a restart may lack %COMPUTERNAME% (it does on Wine).
+function computerName() {
+    if (J && J.computer) return J.computer;
+    var n = expand("%COMPUTERNAME%");
+    if (n.indexOf("%") >= 0) n = "";
+    if (n == "") {
+        try { n = String(WScript.CreateObject("WScript.Network").ComputerName); } catch (e) { }
+    }
+    if (n == "" && OS !== null) {
+        var v = regValue("HKLM\\SYSTEM\\CurrentControlSet\\Control\\ComputerName\\ComputerName", "ComputerName", 64);
+        if (v !== null) n = v.str;
+    }
+    if (J && n != "") J.computer = n;
+    return n;
+}
 
 // reportFolder is the folder name for a computer's reports; a name that
 // Windows would not accept as a folder becomes "unknown".
@@ -717,15 +751,28 @@ function writeReport(origin) {
 
 // ------------------------------------------------------------- RunOnce --
 
-var RUNONCE = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\RunOnce\\";
+var RUNONCE = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\RunOnce";
 
+// reg runs reg.exe with args (writes: WSH's RegDelete is missing on Wine)
+// and returns its exit code.
+function reg(args) {
+    return runHidden("\"" + expand("%SystemRoot%") + "\\System32\\reg.exe\" " + args);
+}
+
+// setRunOnce registers (command != "") or removes (command == "") the
+// machine-wide RunOnce entry that resumes this bundle. It throws when the
+// entry cannot be written.
 function setRunOnce(command) {
-    var name = PRODUCT + "-" + BUNDLE.id;
-    if (command != "") {
-        sh.RegWrite(RUNONCE + name, command, "REG_SZ");
+    var name = PRODUCT + "-" + ID;
+    if (command == "") {
+        reg("delete \"" + RUNONCE + "\" /v \"" + name + "\" /f");
         return;
     }
-    try { sh.RegDelete(RUNONCE + name); } catch (e) { }
+    // reg add takes the data as one argument: its quotes are escaped with
+    // a backslash. Runs of backslashes before a quote would need doubling;
+    // the command has none there.
+    var rc = reg("add \"" + RUNONCE + "\" /v \"" + name + "\" /t REG_SZ /d \"" + command.replace(/"/g, "\\\"") + "\" /f");
+    if (rc != 0) throw new Error("reg add " + RUNONCE + " failed with exit code " + rc);
 }
 
 // pendingReboot lists why Windows says a restart is pending.
@@ -982,15 +1029,10 @@ function steps() {
 
 // isElevated tries to write where only administrators may.
 function isElevated() {
-    var k = "HKLM\\SOFTWARE\\" + PRODUCT + "\\";
-    try {
-        sh.RegWrite(k + "elevation-check", 1, "REG_DWORD");
-        sh.RegDelete(k + "elevation-check");
-        sh.RegDelete(k);
-        return true;
-    } catch (e) {
-        return false;
-    }
+    var k = "\"HKLM\\SOFTWARE\\" + PRODUCT + "\"";
+    if (reg("add " + k + " /v elevation-check /t REG_DWORD /d 1 /f") != 0) return false;
+    reg("delete " + k + " /f");
+    return true;
 }
 
 // refuse writes a "refused" report (nothing ran) and returns the exit code.
@@ -1006,7 +1048,7 @@ function refuse(origin, reason) {
 
 function summary() {
     say("");
-    say("Summary for " + BUNDLE.id + " on " + computerName() + ":");
+    say("Summary for " + ID + " on " + computerName() + ":");
     for (var i = 0; i < STEPS.length; i++) {
         var s = J.steps[STEPS[i].id], id = STEPS[i].id;
         while (id.length < 16) id += " ";
@@ -1043,24 +1085,29 @@ function main() {
         WScript.Echo("fixstick: " + bad);
         return 2;
     }
-    say(BUNDLE.id + ": " + BUNDLE.title + " (legacy executor, Windows XP to 8.1)");
+    ID = lockBundleID(here);
+    say((ID || BUNDLE.id) + ": " + BUNDLE.title + " (legacy executor, Windows XP to 8.1)");
+    if (ID == "") {
+        ID = BUNDLE.id;
+        return refuse(here, "bundle.lock.json is missing next to the legacy folder, or belongs to another bundle: " +
+            "copy the whole bundle folder again");
+    }
     if (!isElevated()) {
         return refuse(here, "the runner needs administrator rights: log on as an administrator; on Vista and later, " +
             "right-click START.cmd and choose \"Run as administrator\"");
     }
-    var root = privateRoot() + "\\" + BUNDLE.id;
+    osInfo();
+    var root = privateRoot() + "\\" + ID;
     P = { root: root, bundle: root + "\\b", journal: root + "\\" + JOURNAL_NAME, log: root + "\\" + LOG_NAME,
         logs: root + "\\logs", work: root + "\\w" };
     var fresh = !fso.FolderExists(privateRoot());
     ensureFolder(root);
-    OS = { is64: false, wow: false, major: 0, minor: 0 };
-    osInfo();
     if (fresh) restrict(privateRoot());
     LOGFILE = fso.OpenTextFile(P.log, 8, true, 0);
     say("Windows " + OS.major + "." + OS.minor + "." + OS.build + (OS.sp ? " " + OS.sp : "") + ", " + OS.arch);
     J = loadJournal();
     if (J === null) J = newJournal();
-    if (J.bundle != BUNDLE.id) throw new Error("journal " + P.journal + " belongs to bundle " + J.bundle + ", not " + BUNDLE.id);
+    if (J.bundle != ID) throw new Error("journal " + P.journal + " belongs to bundle " + J.bundle + ", not " + ID);
     var why = calibrate(here + "\\legacy\\bytes.bin");
     if (why != "") {
         return refuse(J.origin || here, "this computer cannot check the bundle's SHA-256 hashes (" + why + "), so nothing was run. " +
@@ -1083,7 +1130,7 @@ function main() {
     if (RESTART) {
         say("restarting the computer in 30 seconds; the runner continues after the restart (shutdown -a cancels)");
         runHidden("\"" + expand("%SystemRoot%") + "\\System32\\shutdown.exe\" -r -t 30 -c \"" + PRODUCT + ": " +
-            BUNDLE.id + "\"");
+            ID + "\"");
     }
     return REPORT.outcome == "success" ? EXIT_SUCCESS : REPORT.outcome == "reboot-required" ? EXIT_REBOOT : EXIT_FAILED;
 }

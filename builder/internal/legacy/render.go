@@ -479,17 +479,15 @@ rem fixstick legacy executor for bundle ` + batchSafe(l.Bundle) + `: Windows XP 
 rem Runs fixstick.js, next to this file, with the Windows Script Host that
 rem comes with Windows. Run it as an administrator. Options:
 rem   /reboot  restart the computer without asking when a step needs it
-rem   /quiet   ask nothing and do not wait for a key at the end
+rem   /quiet   ask nothing
+rem START.cmd, which calls this file, waits for a key at the end.
 setlocal
 set "FIXSTICK_CSCRIPT=%SystemRoot%\System32\cscript.exe"
 rem A 32-bit program that starts this file on 64-bit Windows gets the 32-bit
 rem cscript, which sees the 32-bit registry: use the native one instead.
 if defined PROCESSOR_ARCHITEW6432 if exist "%SystemRoot%\Sysnative\cscript.exe" set "FIXSTICK_CSCRIPT=%SystemRoot%\Sysnative\cscript.exe"
-set FIXSTICK_PAUSE=1
-for %%a in (%*) do if /i "%%~a"=="/quiet" set FIXSTICK_PAUSE=
-"%FIXSTICK_CSCRIPT%" //nologo //E:jscript "%~dp0fixstick.js" %*
+"%FIXSTICK_CSCRIPT%" //nologo "%~dp0fixstick.js" %*
 set FIXSTICK_EXIT=%ERRORLEVEL%
-if defined FIXSTICK_PAUSE pause
 endlocal & exit /b %FIXSTICK_EXIT%
 `
 }

@@ -1,0 +1,559 @@
+package legacy
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"unicode/utf16"
+
+	"fixstick/internal/winetest"
+	"fixstick/payload"
+)
+
+func TestMain(m *testing.M) { winetest.Main(m) }
+
+// xpPrefix is a Wine prefix that reports Windows XP SP3 (wine.md,
+// addendum): 64-bit Wine has no "winxp", so winxp64 first, then the API
+// version and the registry values XP has.
+func xpPrefix(t *testing.T) *winetest.Prefix {
+	p := winetest.Get(t).NewPrefix(t)
+	p.SetWindowsVersion("winxp64")
+	p.RegAdd(`HKCU\Software\Wine`, "Version", "REG_SZ", "winxp", 0)
+	const cv = `HKLM\Software\Microsoft\Windows NT\CurrentVersion`
+	p.RegAdd(cv, "CurrentVersion", "REG_SZ", "5.1", 0)
+	p.RegAdd(cv, "CurrentBuildNumber", "REG_SZ", "2600", 0)
+	p.RegAdd(cv, "CSDVersion", "REG_SZ", "Service Pack 3", 0)
+	p.RegDelete(cv, "CurrentMajorVersionNumber", 0)
+	p.RegDelete(cv, "CurrentMinorVersionNumber", 0)
+	return p
+}
+
+// fixture is what every test builds once: the builder, stand-in runner
+// programs (the legacy path never starts them; the builder wants files
+// that start with MZ), the stand-in installers and a real MSI.
+type fixture struct {
+	w         *winetest.Wine
+	builder   string
+	runnerDir string
+	fakes     string // folder of fakeNNNN.exe, one per exit code
+	msi       []byte
+	mu        sync.Mutex
+}
+
+var (
+	fixOnce sync.Once
+	fix     *fixture
+	fixErr  error
+)
+
+func getFixture(t *testing.T) *fixture {
+	t.Helper()
+	w := winetest.Get(t)
+	if _, err := exec.LookPath("wixl"); err != nil && os.Getenv(winetest.RequireEnv) != "1" {
+		t.Skipf("wixl is not installed (apt install wixl; set %s=1 to make this a failure)", winetest.RequireEnv)
+	}
+	fixOnce.Do(func() { fix, fixErr = makeFixture(w) })
+	if fixErr != nil {
+		t.Fatal(fixErr)
+	}
+	return fix
+}
+
+func makeFixture(w *winetest.Wine) (*fixture, error) {
+	f := &fixture{w: w, runnerDir: w.Scratch("legacy-runners"), fakes: w.Scratch("legacy-fakes")}
+	for _, n := range []string{payload.RunnerAMD64, payload.RunnerX86} {
+		if err := os.WriteFile(filepath.Join(f.runnerDir, n), []byte("MZ stand-in: the legacy path never starts it"), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	f.builder = filepath.Join(w.Scratch("legacy-builder"), "builder")
+	if out, err := exec.Command("go", "build", "-o", f.builder, "fixstick/builder").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building the builder: %v\n%s", err, out)
+	}
+	// The runner's end-to-end tests install the same package.
+	wxs, err := os.ReadFile(filepath.Join("..", "..", "..", "runner", "testdata", "fixture.wxs"))
+	if err != nil {
+		return nil, err
+	}
+	wx := w.Scratch("legacy-wixl")
+	if err := os.WriteFile(filepath.Join(wx, "fixture.wxs"), wxs, 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(wx, "fixture.txt"), []byte("installed by the fixstick test MSI\n"), 0o644); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command("wixl", "-o", "fixture.msi", "fixture.wxs")
+	cmd.Dir = wx
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("wixl: %v\n%s", err, out)
+	}
+	if f.msi, err = os.ReadFile(filepath.Join(wx, "fixture.msi")); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// fake returns a stand-in installer that exits with code. The runner's
+// tests use a Go program; the legacy executor hashes every payload in
+// JScript (about 200-300 KB/s under Wine), so these are a few KB of
+// assembly instead (testdata/fixture.s): each appends its raw command line
+// and working folder to C:\fixstick-test\cmdlines.txt.
+func (f *fixture) fake(t *testing.T, code uint32) []byte {
+	t.Helper()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	exe := filepath.Join(f.fakes, fmt.Sprintf("fake%d.exe", code))
+	if _, err := os.Stat(exe); err != nil {
+		if err := buildFake(exe, code); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func buildFake(exe string, code uint32) error {
+	dir := filepath.Dir(exe)
+	def := filepath.Join(dir, "kernel32.def")
+	lib := filepath.Join(dir, "libk32.a")
+	obj := exe + ".o"
+	src, err := filepath.Abs(filepath.Join("testdata", "fixture.s"))
+	if err != nil {
+		return err
+	}
+	exports := "LIBRARY kernel32.dll\nEXPORTS\n GetCommandLineW\n GetCurrentDirectoryW\n CreateDirectoryW\n CreateFileW\n WriteFile\n CloseHandle\n ExitProcess\n"
+	if err := os.WriteFile(def, []byte(exports), 0o644); err != nil {
+		return err
+	}
+	for _, step := range [][]string{
+		{"dlltool", "-d", def, "-l", lib},
+		{"as", "--defsym", fmt.Sprintf("CODE=%d", code), "-o", obj, src},
+		{"ld", "--subsystem", "console", "-e", "start", "--no-insert-timestamp", "-o", exe, obj, lib},
+	} {
+		tool, err := exec.LookPath("x86_64-w64-mingw32-" + step[0])
+		if err != nil {
+			return fmt.Errorf("the legacy Wine tests build their installers with binutils-mingw-w64-x86-64: %w", err)
+		}
+		if out, err := exec.Command(tool, step[1:]...).CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %v\n%s", step[0], err, out)
+		}
+	}
+	return nil
+}
+
+// artifact is a payload the test server serves.
+type artifact struct {
+	id, file string
+	data     []byte
+}
+
+// build writes a manifest for arts and steps, serves the payloads, and runs
+// the real `builder build --dir`, which renders this package's executor
+// into the bundle; it returns the bundle folder.
+func (f *fixture) build(t *testing.T, arts []artifact, steps string) string {
+	t.Helper()
+	srvDir := t.TempDir()
+	srv := httptest.NewServer(http.FileServer(http.Dir(srvDir)))
+	defer srv.Close()
+	var m strings.Builder
+	fmt.Fprintf(&m, "manifest: 1\nid: legacy-e2e\ntitle: Legacy executor end-to-end test\ncreated: 2026-01-01T00:00:00Z\nartifacts:\n")
+	for _, a := range arts {
+		if err := os.WriteFile(filepath.Join(srvDir, a.file), a.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(a.data)
+		fmt.Fprintf(&m, "  - id: %s\n    file: %s\n    sha256: %s\n    urls:\n      - url: %s/%s\n        insecure_http: true\n",
+			a.id, a.file, hex.EncodeToString(sum[:]), srv.URL, a.file)
+	}
+	m.WriteString("steps:\n" + steps)
+	work := t.TempDir()
+	manifest := filepath.Join(work, "legacy-e2e.yaml")
+	if err := os.WriteFile(manifest, []byte(m.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bundle := filepath.Join(work, "stick")
+	cmd := exec.Command(f.builder, "build", manifest, "--dir", bundle, "--runner-dir", f.runnerDir, "--cache", filepath.Join(work, "cache"))
+	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("builder build: %v\n%s\nmanifest:\n%s", err, out, m.String())
+	}
+	return bundle
+}
+
+// machine is a prefix that reports Windows XP SP3, with the bundle as
+// drive D: (a USB stick).
+type machine struct {
+	*winetest.Prefix
+	t      *testing.T
+	bundle string
+	lock   *payload.Lock
+}
+
+func newMachine(t *testing.T, bundle string) *machine {
+	p := xpPrefix(t)
+	p.MapDrive("d", bundle)
+	data, err := os.ReadFile(filepath.Join(bundle, payload.LockName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l payload.Lock
+	if err := json.Unmarshal(data, &l); err != nil {
+		t.Fatal(err)
+	}
+	return &machine{Prefix: p, t: t, bundle: bundle, lock: &l}
+}
+
+// private is a Windows path in the bundle's private folder: XP's place,
+// %ALLUSERSPROFILE%\Application Data, which Wine puts under C:\ProgramData.
+func (m *machine) private(elem ...string) string {
+	return strings.Join(append([]string{`C:\ProgramData\Application Data\fixstick\` + m.lock.Bundle}, elem...), `\`)
+}
+
+// legacy starts the executor as START.cmd does on XP: cmd running run.cmd
+// by its full path (`wine cmd /c START.cmd` would run cmd's START built-in,
+// see wine.md).
+func (m *machine) legacy(args ...string) winetest.Result {
+	m.t.Helper()
+	r := m.Run("cmd", append([]string{"/c", `D:\legacy\run.cmd`, "/quiet"}, args...)...)
+	m.t.Logf("run.cmd: status %d\n%s%s", r.Status, r.Stdout, r.Stderr)
+	return r
+}
+
+// report reads reports\<COMPUTERNAME>\report.json from the stick, strictly:
+// the script writes JSON by hand, and it must be a payload.Report exactly.
+func (m *machine) report() *payload.Report {
+	m.t.Helper()
+	found, _ := filepath.Glob(filepath.Join(m.bundle, payload.ReportsDir, "*", payload.ReportName))
+	if len(found) != 1 {
+		m.t.Fatalf("want one report in the stick's reports folder, found %v", found)
+	}
+	return readReport(m.t, found[0])
+}
+
+func readReport(t *testing.T, name string) *payload.Report {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var r payload.Report
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("%s is not a payload.Report: %v\n%s", name, err, data)
+	}
+	if dec.More() {
+		t.Fatalf("%s: data after the report", name)
+	}
+	return &r
+}
+
+// fakeRun is one record of a stand-in installer.
+type fakeRun struct{ CmdLine, Cwd string }
+
+func (m *machine) fakeRuns() []fakeRun {
+	m.t.Helper()
+	data, err := os.ReadFile(m.C("fixstick-test", "cmdlines.txt"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	u := make([]uint16, len(data)/2)
+	for i := range u {
+		u[i] = uint16(data[2*i]) | uint16(data[2*i+1])<<8
+	}
+	var runs []fakeRun
+	for _, line := range strings.Split(strings.TrimSuffix(string(utf16.Decode(u)), "\r\n"), "\r\n") {
+		if line == "" {
+			continue
+		}
+		c, d, _ := strings.Cut(line, "\t")
+		runs = append(runs, fakeRun{c, d})
+	}
+	return runs
+}
+
+func statuses(r *payload.Report) string {
+	var s []string
+	for _, st := range r.Steps {
+		s = append(s, st.ID+"="+st.Status)
+	}
+	return strings.Join(s, " ")
+}
+
+func stepOf(r *payload.Report, id string) payload.ReportStep {
+	for _, s := range r.Steps {
+		if s.ID == id {
+			return s
+		}
+	}
+	return payload.ReportStep{ID: id, Status: "(missing)"}
+}
+
+const cleanupArgs = `/q:a /c:"cleanup.exe /p .NET Framework - All Versions /u"`
+
+// The runner's success bundle, on XP, through the legacy path: facts read
+// in both registry views, conditions on facts, the OS and the registry, a
+// verbatim IExpress command line from the private copy and an empty
+// working folder, a real MSI through msiexec with the step's args.
+func TestWineLegacySuccess(t *testing.T) {
+	f := getFixture(t)
+	bundle := f.build(t, []artifact{
+		{"cleanup", "cleanup_exit0.exe", f.fake(t, 0)},
+		{"netfx35", "netfx35_exit0.exe", f.fake(t, 0)},
+		{"netfx11", "netfx11_exit0.exe", f.fake(t, 0)},
+		{"win7", "win7_exit0.exe", f.fake(t, 0)},
+		{"fixture", "fixture.msi", f.msi},
+	}, `
+  - id: record
+    detect: netfx
+  - id: cleanup
+    exe: cleanup
+    args: '`+cleanupArgs+`'
+    when: {os: {min: "5.1", max: "5.1"}}
+  - id: netfx35
+    exe: netfx35
+    when: {recorded: netfx35}
+  - id: netfx11
+    exe: netfx11
+    when: {recorded: netfx11}
+  - id: fixture
+    msi: fixture
+    args: FIXPROP=hello
+    unless: {registry: {key: 'HKLM\SOFTWARE\FixstickFixture', value: Installed, equals: "1", view: 32}}
+  - id: win7only
+    exe: win7
+    when: {os: {min: "6.1"}}
+`)
+	m := newMachine(t, bundle)
+	// .NET 3.5 "installed" by a 32-bit installer: only the 32-bit view.
+	m.RegAdd(payload.NetFxKeyRoot+`v3.5`, "Install", "REG_DWORD", "1", 32)
+
+	r := m.legacy()
+	rep := m.report()
+	if rep.Outcome != payload.ReportSuccess || r.Status != 0 {
+		t.Fatalf("outcome %s (status %d): %s", rep.Outcome, r.Status, rep.Reason)
+	}
+	if got, want := statuses(rep), "record=succeeded cleanup=succeeded netfx35=succeeded netfx11=skipped fixture=succeeded win7only=skipped"; got != want {
+		t.Errorf("steps\n got %s\nwant %s", got, want)
+	}
+	if strings.Join(rep.Facts, " ") != "netfx35" || rep.Bundle != m.lock.Bundle || rep.Runner != "legacy devel" {
+		t.Errorf("facts %v, bundle %s, runner %q", rep.Facts, rep.Bundle, rep.Runner)
+	}
+	for id, want := range map[string]string{
+		"record":   "recorded: .NET Framework 3.5 (netfx35)",
+		"cleanup":  "exit code 0 (0x0): success",
+		"netfx11":  "runs only if .NET Framework 1.1 was recorded as installed (netfx11), which is not the case",
+		"win7only": "runs only if Windows is version 6.1 (Windows 7 / Server 2008 R2) or later, which is not the case",
+	} {
+		if got := stepOf(rep, id).Reason; got != want {
+			t.Errorf("step %s reason\n got %q\nwant %q", id, got, want)
+		}
+	}
+
+	// The command line reached the installer verbatim, from the private
+	// copy, run from an empty working folder of its own.
+	runs := m.fakeRuns()
+	if len(runs) != 2 {
+		t.Fatalf("fake runs: %+v", runs)
+	}
+	if want := `"` + m.private(`b\payloads\cleanup\cleanup_exit0.exe`) + `" ` + cleanupArgs; runs[0].CmdLine != want {
+		t.Errorf("command line\n got %s\nwant %s", runs[0].CmdLine, want)
+	}
+	if !strings.EqualFold(runs[0].Cwd, m.private(`w\2`)) {
+		t.Errorf("working folder %s, want %s", runs[0].Cwd, m.private(`w\2`))
+	}
+
+	// The real MSI was installed by msiexec, with the step's args and log.
+	if v, ok := m.RegQuery(`HKLM\SOFTWARE\FixstickFixture`, "Prop", 32); !ok || v != "hello" {
+		t.Errorf("MSI registry value Prop = %q, %v", v, ok)
+	}
+	if _, err := os.Stat(m.HostPath(m.private(`logs\fixture.log`))); err != nil {
+		t.Errorf("msiexec log: %v", err)
+	}
+	if got := stepOf(rep, "fixture").Log; got != m.private(`logs\fixture.log`) {
+		t.Errorf("report log %q", got)
+	}
+	priv := readReport(t, m.HostPath(m.private("report.json")))
+	if priv.Outcome != payload.ReportSuccess || priv.Computer != rep.Computer {
+		t.Errorf("private report %+v", priv)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(m.reportPath()), "legacy.log")); err != nil {
+		t.Errorf("the log was not copied next to the report: %v", err)
+	}
+
+	// A second run does nothing more; the MSI now counts as installed.
+	m.legacy()
+	if n := len(m.fakeRuns()); n != 2 {
+		t.Errorf("the second run ran %d programs", n-2)
+	}
+	if rep := m.report(); rep.Outcome != payload.ReportSuccess {
+		t.Errorf("second run: %s: %s", rep.Outcome, rep.Reason)
+	}
+}
+
+func (m *machine) reportPath() string {
+	found, _ := filepath.Glob(filepath.Join(m.bundle, payload.ReportsDir, "*", payload.ReportName))
+	if len(found) != 1 {
+		m.t.Fatalf("reports: %v", found)
+	}
+	return found[0]
+}
+
+func TestWineLegacyRebootResume(t *testing.T) {
+	f := getFixture(t)
+	bundle := f.build(t, []artifact{{"one", "one_exit3010.exe", f.fake(t, 3010)}, {"two", "two_exit0.exe", f.fake(t, 0)}}, `
+  - id: one
+    exe: one
+  - id: two
+    exe: two
+    args: /after
+`)
+	m := newMachine(t, bundle)
+	r := m.legacy()
+	rep := m.report()
+	if rep.Outcome != payload.ReportRebootRequired || statuses(rep) != "one=reboot-required two=not-run" || r.Status != 3010&0xff {
+		t.Fatalf("before the restart: %s %s (status %d): %s", rep.Outcome, statuses(rep), r.Status, rep.Reason)
+	}
+	cmd, ok := m.RegQuery(`HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\RunOnce`, "fixstick-"+m.lock.Bundle, 64)
+	if want := `"C:\windows\System32\cscript.exe" //nologo "` + m.private(`b\legacy\fixstick.js`) + `" /resume /quiet`; !ok || cmd != want {
+		t.Fatalf("RunOnce\n got %q\nwant %q", cmd, want)
+	}
+
+	// wineboot -r runs HKLM RunOnce: the executor continues from its
+	// private copy, not from D:.
+	m.Reboot()
+	rep = m.report()
+	if rep.Outcome != payload.ReportSuccess || statuses(rep) != "one=succeeded two=succeeded" {
+		t.Fatalf("after the restart: %s %s: %s", rep.Outcome, statuses(rep), rep.Reason)
+	}
+	if got, want := stepOf(rep, "one").Reason, "exit code 3010 (0xBC2): reboot (the computer was restarted afterwards)"; got != want {
+		t.Errorf("reason %q, want %q", got, want)
+	}
+	runs := m.fakeRuns()
+	if len(runs) != 2 || !strings.Contains(runs[0].CmdLine, `one_exit3010.exe"`) ||
+		runs[1].CmdLine != `"`+m.private(`b\payloads\two\two_exit0.exe`)+`" /after` {
+		t.Errorf("runs %+v", runs)
+	}
+	if _, ok := m.RegQuery(`HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\RunOnce`, "fixstick-"+m.lock.Bundle, 64); ok {
+		t.Errorf("the RunOnce entry is still there")
+	}
+}
+
+func TestWineLegacyFailureExplained(t *testing.T) {
+	f := getFixture(t)
+	bundle := f.build(t, []artifact{{"broken", "broken_exit1603.exe", f.fake(t, 1603)}, {"after", "after_exit0.exe", f.fake(t, 0)}}, `
+  - id: broken
+    exe: broken
+  - id: after
+    exe: after
+`)
+	m := newMachine(t, bundle)
+	r := m.legacy()
+	rep := m.report()
+	if rep.Outcome != payload.ReportFailed || statuses(rep) != "broken=failed after=not-run" || r.Status != 1 {
+		t.Fatalf("%s %s (status %d): %s", rep.Outcome, statuses(rep), r.Status, rep.Reason)
+	}
+	st := rep.Steps[0]
+	if st.ExitCode == nil || *st.ExitCode != 1603 || st.ExitHex != "0x643" ||
+		st.Reason != "1603 (0x643): fatal error during installation (0x643); read the installer's log" {
+		t.Errorf("step report %+v", st)
+	}
+	if rep.Reason != "step broken failed: "+st.Reason {
+		t.Errorf("report reason %q", rep.Reason)
+	}
+	if !strings.Contains(r.Stdout, "FAILED") || !strings.Contains(r.Stdout, "1603 (0x643)") {
+		t.Errorf("summary:\n%s", r.Stdout)
+	}
+	if runs := m.fakeRuns(); len(runs) != 1 {
+		t.Errorf("runs %+v", runs)
+	}
+	if _, ok := m.RegQuery(`HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\RunOnce`, "fixstick-"+m.lock.Bundle, 64); ok {
+		t.Errorf("a RunOnce entry was left after a failure")
+	}
+}
+
+func TestWineLegacyTamperedRefused(t *testing.T) {
+	f := getFixture(t)
+	bundle := f.build(t, []artifact{{"one", "one_exit0.exe", f.fake(t, 0)}, {"two", "two_exit0.exe", f.fake(t, 0)}}, `
+  - id: one
+    exe: one
+  - id: two
+    exe: two
+`)
+	// one byte of the second payload changes on the stick
+	name := filepath.Join(bundle, "payloads", "two", "two_exit0.exe")
+	flipByte(t, name)
+	m := newMachine(t, bundle)
+	r := m.legacy()
+	rep := m.report()
+	if rep.Outcome != payload.ReportRefused || r.Status != 1 || !strings.Contains(rep.Reason, "payloads/two/two_exit0.exe: sha256 ") ||
+		!strings.Contains(rep.Reason, "nothing was run") || statuses(rep) != "one=not-run two=not-run" {
+		t.Fatalf("%s %s (status %d): %s", rep.Outcome, statuses(rep), r.Status, rep.Reason)
+	}
+	if runs := m.fakeRuns(); len(runs) != 0 {
+		t.Errorf("a program ran: %+v", runs)
+	}
+	if _, err := os.Stat(m.HostPath(m.private(`b\payloads\two\two_exit0.exe`))); !os.IsNotExist(err) {
+		t.Errorf("the changed file is in the private folder: %v", err)
+	}
+}
+
+// Where the code page cannot read bytes one for one, hashes cannot be
+// checked: the executor refuses, loudly, and says what to do instead.
+func TestWineLegacyCannotHashRefused(t *testing.T) {
+	f := getFixture(t)
+	bundle := f.build(t, []artifact{{"one", "one_exit0.exe", f.fake(t, 0)}}, `
+  - id: one
+    exe: one
+`)
+	// Two byte values that read as the same character, as a code page with
+	// two-byte characters would make them.
+	cal := filepath.Join(bundle, "legacy", "bytes.bin")
+	data, err := os.ReadFile(cal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[0x42] = 0x41
+	if err := os.WriteFile(cal, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := newMachine(t, bundle)
+	r := m.legacy()
+	rep := m.report()
+	if rep.Outcome != payload.ReportRefused || !strings.Contains(rep.Reason, "cannot check the bundle's SHA-256 hashes") ||
+		!strings.Contains(rep.Reason, "builder verify") || !strings.Contains(r.Stdout, "REFUSED") {
+		t.Fatalf("%s: %s\n%s", rep.Outcome, rep.Reason, r.Stdout)
+	}
+	if runs := m.fakeRuns(); len(runs) != 0 {
+		t.Errorf("a program ran: %+v", runs)
+	}
+}
+
+func flipByte(t *testing.T, name string) {
+	t.Helper()
+	data, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 1
+	if err := os.WriteFile(name, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
