@@ -17,40 +17,51 @@ import (
 // folder check ignores them (a build that was killed leaves them behind).
 const tmpPrefix = ".fixstick-tmp-"
 
-// CheckDir decides whether a bundle for manifestID may be written into
-// dir. It may when dir does not exist, is empty, or holds a previous
-// bundle of the same manifest: every file in it is listed by that
-// bundle's lock (or by the new one, from a rebuild that was interrupted),
-// lies under reports/, or is a builder temp file. Anything else is someone
-// else's data, and dir is refused rather than clobbered.
-func CheckDir(dir, manifestID string, newFiles []payload.LockFile) (old *payload.Lock, err error) {
+// CheckDir decides whether a bundle for manifestID, made of newFiles, may
+// be written into dir. It may when dir does not exist, is empty, or holds
+// a previous bundle of the same manifest: every file in it is listed by
+// that bundle's lock or by the new one (a rebuild that was interrupted),
+// lies under reports/, or is a builder temp file. A folder without a lock
+// is accepted only when each of its files already holds what the new
+// bundle puts there (a first build that was interrupted before it wrote
+// the lock). Anything else is someone else's data, and dir is refused
+// rather than clobbered. stale lists the temp files of interrupted builds.
+func CheckDir(dir, manifestID string, newFiles []payload.LockFile) (old *payload.Lock, stale []string, err error) {
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(ents) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
+	ours := map[string]bool{}
+	want := map[string]payload.LockFile{}
 	b, err := os.ReadFile(filepath.Join(dir, payload.LockName))
-	if err != nil {
-		return nil, fmt.Errorf("folder %s is not empty and holds no bundle: choose an empty or new folder", dir)
-	}
-	old, err = ParseLock(b)
-	if err != nil {
-		return nil, fmt.Errorf("folder %s holds an unreadable bundle (%v): choose an empty or new folder", dir, err)
-	}
-	if old.Manifest.ID != manifestID {
-		return nil, fmt.Errorf("folder %s holds a bundle of another manifest (%s): choose an empty or new folder", dir, old.Manifest.ID)
-	}
-	ours := map[string]bool{payload.LockName: true}
-	for _, f := range old.Files {
-		ours[f.Path] = true
-	}
-	for _, f := range newFiles {
-		ours[f.Path] = true
+	switch {
+	case err == nil:
+		old, err = ParseLock(b)
+		if err != nil {
+			return nil, nil, fmt.Errorf("folder %s holds an unreadable bundle (%v): choose an empty or new folder", dir, err)
+		}
+		if old.Manifest.ID != manifestID {
+			return nil, nil, fmt.Errorf("folder %s holds a bundle of another manifest (%s): choose an empty or new folder", dir, old.Manifest.ID)
+		}
+		ours[payload.LockName] = true
+		for _, f := range old.Files {
+			ours[f.Path] = true
+		}
+		for _, f := range newFiles {
+			ours[f.Path] = true
+		}
+	case errors.Is(err, fs.ErrNotExist):
+		for _, f := range newFiles {
+			want[f.Path] = f
+		}
+	default:
+		return nil, nil, err
 	}
 	var foreign []string
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -61,30 +72,47 @@ func CheckDir(dir, manifestID string, newFiles []payload.LockFile) (old *payload
 		rel = filepath.ToSlash(rel)
 		switch {
 		case rel == ".":
-			return nil
-		case strings.HasPrefix(d.Name(), tmpPrefix) || isReport(rel):
+		case strings.HasPrefix(d.Name(), tmpPrefix):
+			stale = append(stale, p)
 			if d.IsDir() {
 				return fs.SkipDir
 			}
-			return nil
+		case isReport(rel):
+			if d.IsDir() {
+				return fs.SkipDir
+			}
 		case d.IsDir():
-			return nil
-		case !ours[rel]:
+		case ours[rel]:
+		case holds(p, d, want[rel]):
+		default:
 			foreign = append(foreign, rel)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(foreign) > 0 {
 		sort.Strings(foreign)
 		if len(foreign) > 5 {
 			foreign = append(foreign[:5], "...")
 		}
-		return nil, fmt.Errorf("folder %s holds files that are not part of bundle %s (%s): choose an empty or new folder", dir, old.Bundle, strings.Join(foreign, ", "))
+		what := "that are not part of a bundle of " + manifestID
+		if old == nil {
+			what = "and no bundle"
+		}
+		return nil, nil, fmt.Errorf("folder %s holds files %s (%s): choose an empty or new folder", dir, what, strings.Join(foreign, ", "))
 	}
-	return old, nil
+	return old, stale, nil
+}
+
+// holds reports whether the regular file at p has f's size and content.
+func holds(p string, d fs.DirEntry, f payload.LockFile) bool {
+	if f.Path == "" || !d.Type().IsRegular() {
+		return false
+	}
+	sum, n, err := payload.HashFile(p)
+	return err == nil && n == f.Size && sum == f.SHA256
 }
 
 // WriteDir writes the bundle unpacked into dir (a USB stick, say). Each
@@ -94,9 +122,15 @@ func CheckDir(dir, manifestID string, newFiles []payload.LockFile) (old *payload
 // does not list are removed, and the folder is verified. reports/ is
 // never touched.
 func (b *Bundle) WriteDir(ctx context.Context, dir string) error {
-	old, err := CheckDir(dir, b.Lock.Manifest.ID, b.Lock.Files)
+	old, stale, err := CheckDir(dir, b.Lock.Manifest.ID, b.Lock.Files)
 	if err != nil {
 		return err
+	}
+	// Temp files of a build that was killed would read as extra files.
+	for _, p := range stale {
+		if p != b.tmp {
+			os.RemoveAll(p)
+		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err

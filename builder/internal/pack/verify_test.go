@@ -206,7 +206,7 @@ func TestWriteDirRefusesForeignFolder(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if err := b.WriteDir(context.Background(), dir); err == nil || !strings.Contains(err.Error(), "holds no bundle") {
+	if err := b.WriteDir(context.Background(), dir); err == nil || !strings.Contains(err.Error(), "holds files and no bundle (thesis.docx)") {
 		t.Fatalf("error %v", err)
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
@@ -295,4 +295,36 @@ func TestVerifyZipSidecar(t *testing.T) {
 	}
 	os.WriteFile(out+".sha256", []byte("nonsense\n"), 0o644)
 	wantProblem(t, verifyProblems(t, out), "not a SHA-256 line")
+}
+
+// A first build killed before it wrote the lock leaves complete files and
+// temp files: the next build into that folder goes on, and removes the
+// temp files. A file that is not what the bundle puts there still stops it.
+func TestWriteDirAfterInterruptedBuild(t *testing.T) {
+	o := fixture(t)
+	b, err := Prepare(context.Background(), o, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	dir := filepath.Join(t.TempDir(), "stick")
+	os.MkdirAll(filepath.Join(dir, "payloads", "setup"), 0o755)
+	os.WriteFile(filepath.Join(dir, "payloads", "setup", "setup.exe"), setupData, 0o644)
+	os.WriteFile(filepath.Join(dir, "payloads", "setup", tmpPrefix+"123"), []byte("half"), 0o644)
+	if err := b.WriteDir(context.Background(), dir); err != nil {
+		t.Fatalf("after an interrupted first build: %v", err)
+	}
+	if probs := verifyProblems(t, dir); len(probs) != 0 {
+		t.Fatalf("problems %q", probs)
+	}
+
+	other := filepath.Join(t.TempDir(), "stick")
+	os.MkdirAll(other, 0o755)
+	os.WriteFile(filepath.Join(other, "README.txt"), []byte("someone's readme"), 0o644)
+	if err := b.WriteDir(context.Background(), other); err == nil || !strings.Contains(err.Error(), "README.txt") {
+		t.Fatalf("a stranger's README.txt: %v", err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(other, "README.txt")); string(got) != "someone's readme" {
+		t.Errorf("README.txt overwritten")
+	}
 }
