@@ -201,7 +201,7 @@ func writeDirFile(root string, e *entry, buf []byte, dirs map[string]bool) error
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), dst)
+		err = rename(f.Name(), dst)
 	}
 	if err != nil {
 		os.Remove(f.Name())

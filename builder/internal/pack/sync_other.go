@@ -13,3 +13,6 @@ func syncDir(dir string) error {
 	defer d.Close()
 	return d.Sync()
 }
+
+// rename is os.Rename: only Windows needs retries (sync_windows.go).
+func rename(from, to string) error { return os.Rename(from, to) }

@@ -83,10 +83,10 @@ func (b *Bundle) WriteZip(ctx context.Context, out string) (sum string, size int
 	if err != nil {
 		return "", 0, fmt.Errorf("writing %s: %w", side, err)
 	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
+	if err := rename(tmp.Name(), out); err != nil {
 		return "", 0, fmt.Errorf("writing %s: %w", out, err)
 	}
-	if err := os.Rename(sideTmp, side); err != nil {
+	if err := rename(sideTmp, side); err != nil {
 		os.Remove(out)
 		return "", 0, fmt.Errorf("writing %s: %w", side, err)
 	}
