@@ -125,15 +125,16 @@ func (w *writer) header(l *payload.Lock) {
 	w.p("//")
 	w.p("// HOW TO RUN: double-click START.cmd at the bundle's root, or run legacy\\run.cmd")
 	w.p("// as an administrator. Options: /reboot restarts the computer without asking")
-	w.p("// when a step needs it; /quiet asks nothing.")
+	w.p("// when a step needs it; /quiet asks nothing; /sha256 FILE prints a file's")
+	w.p("// SHA-256 as this script computes it, and how long that took.")
 	w.p("//")
 	w.p("// WHAT IT DOES, in this order:")
 	w.p("//  1. copies every payload into the private folder (on XP %%ALLUSERSPROFILE%%\\")
 	w.p("//     Application Data\\fixstick\\<bundle>, on Vista and later %%ProgramData%%\\fixstick\\")
 	w.p("//     <bundle>; only SYSTEM and Administrators may enter) and checks each copy's")
 	w.p("//     SHA-256 against the list below; if any differs, nothing runs;")
-	w.p("//  2. runs the steps below in order, each only if its conditions hold, and")
-	w.p("//     checks each program's SHA-256 again just before it starts;")
+	w.p("//  2. runs the steps below in order, each only if its conditions hold (after")
+	w.p("//     a restart, each program's SHA-256 is checked again before it starts);")
 	w.p("//  3. after a step that needs a restart, registers itself in HKLM RunOnce and")
 	w.p("//     continues after the restart (at most %d restarts);", 5)
 	w.p("//  4. writes report.json and legacy.log in the private folder and in")
@@ -480,6 +481,8 @@ rem Runs fixstick.js, next to this file, with the Windows Script Host that
 rem comes with Windows. Run it as an administrator. Options:
 rem   /reboot  restart the computer without asking when a step needs it
 rem   /quiet   ask nothing
+rem   /sha256 FILE  print a file's SHA-256 as this script computes it, and
+rem            how long it took (needs no administrator rights)
 rem START.cmd, which calls this file, waits for a key at the end.
 setlocal
 set "FIXSTICK_CSCRIPT=%SystemRoot%\System32\cscript.exe"

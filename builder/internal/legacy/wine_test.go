@@ -454,6 +454,18 @@ func TestWineLegacyRebootResume(t *testing.T) {
 	if _, ok := m.RegQuery(`HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\RunOnce`, "fixstick-"+m.lock.Bundle, 64); ok {
 		t.Errorf("the RunOnce entry is still there")
 	}
+	// A payload is hashed when copied; the run after the restart hashes
+	// the private copy again before starting it.
+	log, err := os.ReadFile(filepath.Join(filepath.Dir(m.reportPath()), "legacy.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, resumed, ok := strings.Cut(string(log), "continuing after the restart")
+	if !ok || strings.Count(first, "checking payloads/two/two_exit0.exe") != 1 ||
+		strings.Count(first, "checking payloads/one/one_exit3010.exe") != 1 ||
+		!strings.Contains(resumed, "checking payloads/two/two_exit0.exe") {
+		t.Errorf("legacy.log:\n%s", log)
+	}
 }
 
 func TestWineLegacyFailureExplained(t *testing.T) {
