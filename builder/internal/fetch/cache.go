@@ -42,6 +42,10 @@ func (c *cache) sweep(old time.Time) {
 	}
 	for _, e := range ents {
 		n := e.Name()
+		if strings.HasSuffix(n, ".lock") {
+			c.sweepLock(filepath.Join(c.tmpDir(), n), old)
+			continue
+		}
 		if strings.HasPrefix(n, "sha") || strings.HasPrefix(n, "urls-") {
 			if !strings.HasSuffix(n, ".tmp") {
 				continue
@@ -297,6 +301,22 @@ func (c *cache) forget(r Result) error {
 		return fmt.Errorf("forgetting %s: not in the cache", r.Path)
 	}
 	return c.evict(r.Path, r.index)
+}
+
+// sweepLock removes an old lock file that nobody holds.
+func (c *cache) sweepLock(path string, old time.Time) {
+	fi, err := os.Stat(path)
+	if err != nil || !fi.ModTime().Before(old) {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if busy, err := tryLock(f); err == nil && !busy {
+		os.Remove(path)
+	}
 }
 
 // syncDir makes a rename in dir durable. Windows cannot sync a folder, and

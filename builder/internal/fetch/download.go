@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -69,6 +70,15 @@ func oneLine(err error) string {
 func (f *Fetcher) download(ctx context.Context, t *target) (Result, error) {
 	if len(t.urls) == 0 {
 		return Result{}, fmt.Errorf("fetching %s (%s): no URL to download it from: give the file with --add %s=PATH", t.id, t.file, t.id)
+	}
+	unlock, err := f.lock(ctx, t)
+	if err != nil {
+		return Result{}, err
+	}
+	defer unlock()
+	// Another builder may have fetched it while this one waited.
+	if r, ok, err := f.cache.lookup(t); err != nil || ok {
+		return r, err
 	}
 	d := &dl{f: f, t: t}
 	var tries []urlError
@@ -554,5 +564,36 @@ func (f *Fetcher) bytes(n int64) {
 func (f *Fetcher) total(bytes int64, files int) {
 	if f.opts.Progress != nil {
 		f.opts.Progress.Total(bytes, files)
+	}
+}
+
+// lock keeps other builder processes sharing the cache away from t's .part
+// while this one downloads it: two writers would corrupt it, and one could
+// still be writing into the file the other has moved into the store.
+func (f *Fetcher) lock(ctx context.Context, t *target) (unlock func(), err error) {
+	path := filepath.Join(f.cache.tmpDir(), t.key()+".lock")
+	lf, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
+	for waited := false; ; waited = true {
+		busy, err := tryLock(lf)
+		if err != nil {
+			lf.Close()
+			return nil, fmt.Errorf("locking %s: %w", path, err)
+		}
+		if !busy {
+			// Closing the file releases the lock.
+			return func() { lf.Close() }, nil
+		}
+		if !waited {
+			f.event(Event{Kind: EventNotice, ArtifactID: t.id, File: t.file, Msg: "waiting: another builder is fetching this file into the same cache"})
+		}
+		select {
+		case <-ctx.Done():
+			lf.Close()
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }

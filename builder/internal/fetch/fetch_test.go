@@ -546,7 +546,13 @@ func TestRanges(t *testing.T) {
 		})
 		opts := testOptions(t)
 		wantErr(t, opts, manifest(data, s.URL+"/f.bin"), "checksum mismatch")
-		left, _ := filepath.Glob(filepath.Join(opts.CacheDir, "tmp", "*"))
+		var left []string
+		ents, _ := os.ReadDir(filepath.Join(opts.CacheDir, "tmp"))
+		for _, e := range ents {
+			if !strings.HasSuffix(e.Name(), ".lock") { // locks stay
+				left = append(left, e.Name())
+			}
+		}
 		if len(left) != 0 {
 			t.Fatalf("left behind after a failed pin: %q", left)
 		}
@@ -926,7 +932,7 @@ func TestSweep(t *testing.T) {
 	tmp := filepath.Join(dir, "tmp")
 	os.MkdirAll(tmp, 0o755)
 	old := time.Now().Add(-48 * time.Hour)
-	for _, n := range []string{"add-1.part", "index-2", "sha256-ab.meta.tmp", "sha256-ab.part", "sha256-ab.meta", "add-new.part"} {
+	for _, n := range []string{"add-1.part", "index-2", "sha256-ab.meta.tmp", "sha256-ab.part", "sha256-ab.meta", "add-new.part", "sha256-cd.lock"} {
 		p := filepath.Join(tmp, n)
 		os.WriteFile(p, nil, 0o644)
 		if n != "add-new.part" {
@@ -944,3 +950,62 @@ func TestSweep(t *testing.T) {
 		t.Fatalf("left in tmp: %q", left)
 	}
 }
+
+// Two fetchers on one cache (two builder processes): the second waits for
+// the first, then finds the file in the store instead of fetching it again.
+func TestTwoFetchersOneCache(t *testing.T) {
+	data := randomBytes(27, 100<<10)
+	arrived, release := make(chan struct{}), make(chan struct{})
+	s := newServer(t, data, func(w http.ResponseWriter, r *http.Request, n int) bool {
+		if n == 1 {
+			close(arrived)
+			<-release
+		}
+		return false
+	})
+	opts := testOptions(t)
+	opts.StallTimeout = time.Minute
+	opts.HeaderTimeout = time.Minute
+	m := manifest(data, s.URL+"/f.bin")
+	a, _ := New(opts)
+	errA := make(chan error, 1)
+	go func() { _, err := a.Fetch(context.Background(), m); errA <- err }()
+	<-arrived
+
+	waiting := make(chan struct{})
+	var once sync.Once
+	optsB := opts
+	optsB.Progress = &notify{fn: func(e Event) {
+		if e.Kind == EventNotice && strings.Contains(e.Msg, "another builder") {
+			once.Do(func() { close(waiting) })
+		}
+	}}
+	b, _ := New(optsB)
+	resB := make(chan Result, 1)
+	go func() {
+		rs, err := b.Fetch(context.Background(), m)
+		if err != nil {
+			t.Error(err)
+			resB <- Result{}
+			return
+		}
+		resB <- rs[0]
+	}()
+	<-waiting
+	close(release)
+	if err := <-errA; err != nil {
+		t.Fatal(err)
+	}
+	if r := <-resB; r.SHA256 != sha(data) {
+		t.Fatalf("second fetcher: %+v", r)
+	}
+	if n, _ := s.requests(); n != 1 {
+		t.Fatalf("%d requests, want 1", n)
+	}
+}
+
+type notify struct{ fn func(Event) }
+
+func (n *notify) Event(e Event)    { n.fn(e) }
+func (n *notify) Bytes(int64)      {}
+func (n *notify) Total(int64, int) {}
