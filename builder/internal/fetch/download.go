@@ -443,12 +443,15 @@ func (f *Fetcher) segment(ctx context.Context, t *target, p *part, i int, rawURL
 		return permanentf("Content-Length %d does not match the %d bytes expected", resp.ContentLength, want)
 	}
 
+	capSize := int64(maxUndeclared)
+	if f.opts.maxSize > 0 {
+		capSize = f.opts.maxSize
+	}
 	limit := want
 	if limit < 0 {
-		limit = maxUndeclared - start
-		if f.opts.maxSize > 0 {
-			limit = f.opts.maxSize - start
-		}
+		limit = capSize - start
+	} else if size <= 0 && start+want > capSize {
+		return permanentf("server announces %d bytes, more than the %d accepted with no declared size", start+want, capSize)
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)

@@ -363,6 +363,18 @@ func TestContentLength(t *testing.T) {
 		opts.maxSize = 1 << 20
 		wantErr(t, opts, m, "more than 1048576 bytes")
 	})
+	t.Run("huge undeclared", func(t *testing.T) {
+		s := newServer(t, data, func(w http.ResponseWriter, r *http.Request, n int) bool {
+			w.Header().Set("Content-Length", "100000000000")
+			w.Write(data)
+			return true
+		})
+		m := manifest(data, s.URL+"/f.bin")
+		m.Artifacts[0].Size = 0
+		opts := testOptions(t)
+		opts.maxSize = 1 << 20
+		wantErr(t, opts, m, "server announces 100000000000 bytes")
+	})
 }
 
 func TestStatuses(t *testing.T) {
