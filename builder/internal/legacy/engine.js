@@ -98,7 +98,8 @@ function expandSystemRoot(s) {
 function say(msg) {
     WScript.Echo(msg);
     if (LOGFILE) {
-        try { LOGFILE.WriteLine(localTime() + " " + msg); } catch (e) { }
+        // The log is ANSI text; what the code page lacks becomes "?".
+        try { LOGFILE.WriteLine(localTime() + " " + String(msg).replace(/[^\t\x20-\x7e]/g, "?")); } catch (e) { }
     }
 }
 
@@ -132,19 +133,21 @@ function ensureFolder(p) {
     fso.CreateFolder(p);
 }
 
-function readText(p) {
-    var t = fso.OpenTextFile(p, 1, false, 0);
+// readText reads a file as ANSI text, or as UTF-16 when unicode is true.
+function readText(p, unicode) {
+    var t = fso.OpenTextFile(p, 1, false, unicode ? -1 : 0);
     var s = t.AtEndOfStream ? "" : t.ReadAll();
     t.Close();
     return s;
 }
 
-// writeAtomic replaces p with text: a temporary file first, then a move,
-// so a power cut leaves the old file or the new one (FSO cannot flush to
-// disk; NTFS journals the rename).
-function writeAtomic(p, text) {
+// writeAtomic replaces p with text (ANSI, or UTF-16 when unicode is
+// true): a temporary file first, then a move, so a power cut leaves the
+// old file or the new one (FSO cannot flush to disk; NTFS journals the
+// rename).
+function writeAtomic(p, text, unicode) {
     var tmp = p + ".tmp";
-    var t = fso.CreateTextFile(tmp, true, false);
+    var t = fso.CreateTextFile(tmp, true, unicode === true);
     t.Write(text);
     t.Close();
     if (fso.FileExists(p)) fso.DeleteFile(p, true);
@@ -623,7 +626,8 @@ function saveJournal() {
         L.push(["step", STEPS[i].id, s.state, s.status, s.exit, s.attempts, s.interrupted, clean(s.log), clean(s.reason)].join("\t"));
     }
     L.push("end");
-    writeAtomic(P.journal, L.join("\r\n") + "\r\n");
+    // UTF-16: the paths and reasons it holds may use any character.
+    writeAtomic(P.journal, L.join("\r\n") + "\r\n", true);
 }
 
 // parseJournal returns the journal in text, or null when it is torn.
@@ -658,7 +662,7 @@ function loadJournal() {
     var files = [P.journal, P.journal + ".tmp"];
     for (var i = 0; i < files.length; i++) {
         if (!fso.FileExists(files[i])) continue;
-        var j = parseJournal(readText(files[i]));
+        var j = parseJournal(readText(files[i], true));
         if (j !== null) return j;
     }
     if (fso.FileExists(P.journal)) {
@@ -864,6 +868,7 @@ function execStep(i, st, js) {
         say("    running " + cmd);
         sh.CurrentDirectory = work;
         var code = sh.Run(cmd, 1, true) >>> 0;
+        sh.CurrentDirectory = P.root; // so that a retry can empty the folder
         var r = classify(st, code);
         if (r[0] != "retry") return { code: code, outcome: r[0], text: r[1] };
         if ((new Date().getTime() - first) / 1000 + wait > RETRY_FOR) {
