@@ -569,3 +569,31 @@ func flipByte(t *testing.T, name string) {
 		t.Fatal(err)
 	}
 }
+
+// Exit code 1618 (another installation in progress) is retried, after a
+// wait, as runner.exe retries it. The runner's fake installer counts its
+// runs: it answers 1618 once, then 0.
+func TestWineLegacyRetry(t *testing.T) {
+	f := getFixture(t)
+	busy, err := os.ReadFile(f.w.GoBuild(t, "fixstick/internal/winetest/fixtures/fakeinstaller", "amd64", "-s -w"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := f.build(t, []artifact{{"busy", "busy_busy1_exit0.exe", busy}}, `
+  - id: busy
+    exe: busy
+    args: /q
+`)
+	m := newMachine(t, bundle)
+	r := m.legacy()
+	rep := m.report()
+	if rep.Outcome != payload.ReportSuccess || statuses(rep) != "busy=succeeded" {
+		t.Fatalf("%s %s: %s", rep.Outcome, statuses(rep), rep.Reason)
+	}
+	if !strings.Contains(r.Stdout, "exit code 1618 (0x652): another installation is already in progress; trying again in 15s") {
+		t.Errorf("no retry announced:\n%s", r.Stdout)
+	}
+	if n, ok := m.RegQuery(`HKLM\SOFTWARE\FixstickTest\busy_busy1_exit0`, "Runs", 64); !ok || n != "0x2" {
+		t.Errorf("the installer ran %q times, want 2", n)
+	}
+}
