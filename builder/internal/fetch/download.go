@@ -226,9 +226,10 @@ func (d *dl) fromURL(ctx context.Context, rawURL string, last bool) (Result, err
 		// a server that cuts every connection at the same place, with no
 		// way to resume, makes none.
 		var se *stallError
+		var rt *roundTripError
 		stalled := errors.As(err, &se)
-		if stalled && !last {
-			return Result{}, err // a stall moves on to the next mirror
+		if (stalled || errors.As(err, &rt)) && !last {
+			return Result{}, err // the next mirror may do better
 		}
 		if now := d.p.have(); now >= best+progressMin && !stalled {
 			failures, best = 0, now

@@ -94,7 +94,9 @@ type Options struct {
 	// error, 408, 429 or 5xx (default 3).
 	Retries int
 	// MaxAttempts is how many attempts in a row may fail without progress
-	// before a URL is given up for the next mirror (default 5).
+	// (a cut connection, a stall) before a URL is given up (default 5).
+	// While other mirrors remain, a stall, or a round trip that failed
+	// despite the retries, moves on to the next one at once.
 	MaxAttempts int
 	// TLSConfig replaces the default TLS configuration (tests trust their
 	// own server with it).

@@ -31,7 +31,7 @@ func testOptions(t *testing.T) Options {
 		Jobs:          4,
 		Segments:      4,
 		SegmentMin:    1 << 20,
-		HeaderTimeout: 500 * time.Millisecond,
+		HeaderTimeout: 300 * time.Millisecond,
 		StallTimeout:  300 * time.Millisecond,
 		RetryWaitMin:  time.Millisecond,
 		RetryWaitMax:  4 * time.Millisecond,

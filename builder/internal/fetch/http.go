@@ -190,10 +190,22 @@ func (h *httpClient) get(ctx context.Context, rawURL string, start, end int64, i
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, cleanError(err)
+		err = cleanError(err)
+		if isPermanent(err) {
+			return nil, err
+		}
+		return nil, &roundTripError{err}
 	}
 	return resp, nil
 }
+
+// roundTripError is a request that failed even after the library's
+// retries (no connection, no headers in time): the next mirror is tried
+// first; only the last URL is tried again.
+type roundTripError struct{ err error }
+
+func (e *roundTripError) Error() string { return e.err.Error() }
+func (e *roundTripError) Unwrap() error { return e.err }
 
 // cleanError drops the URL that net/http puts into its errors (with the
 // query string) and keeps what went wrong.
