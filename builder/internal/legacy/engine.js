@@ -11,6 +11,13 @@
 var sh = WScript.CreateObject("WScript.Shell");
 var fso = WScript.CreateObject("Scripting.FileSystemObject");
 
+// WScript.Shell's Run starts programs through ShellExecute, which on XP
+// SP2 and later asks "Do you want to run this file?" before it starts a
+// file marked as downloaded (a bundle unzipped with Explorer from a
+// downloaded zip), and the run would wait for a click. run.cmd turns that
+// check off (SEE_MASK_NOZONECHECKS=1, KB889815), which is why this script
+// is always started through run.cmd, also after a restart.
+
 var PRODUCT = "fixstick";
 var JOURNAL_NAME = "legacy-journal.txt"; // the Go runner's journal.json is another format
 var LOG_NAME = "legacy.log";
@@ -359,7 +366,7 @@ function restrict(p) {
     var admins = accountName("Win32_Group", "S-1-5-32-544", "Administrators");
     var system = accountName("Win32_SystemAccount", "S-1-5-18", "SYSTEM");
     // cacls asks "Are you sure (Y/N)?" when it replaces a folder's list.
-    rc = runHidden("\"" + expand("%ComSpec%") + "\" /c echo y| \"" + sys32 + "cacls.exe\" \"" + p + "\" /T /G \"" +
+    rc = runHidden("\"" + expand("%SystemRoot%") + "\\System32\\cmd.exe" + "\" /c echo y| \"" + sys32 + "cacls.exe\" \"" + p + "\" /T /G \"" +
         admins + "\":F \"" + system + "\":F");
     if (rc != 0) note("cacls could not restrict " + p + " (exit code " + rc + ")");
 }
@@ -395,7 +402,7 @@ function viewFlag(view) {
 function regQuery(args) {
     var out = expand("%TEMP%") + "\\fixstick-reg-query.txt";
     if (fso.FileExists(out)) fso.DeleteFile(out, true);
-    var rc = runHidden("\"" + expand("%ComSpec%") + "\" /c \"\"" + expand("%SystemRoot%") + "\\System32\\reg.exe\" query " +
+    var rc = runHidden("\"" + expand("%SystemRoot%") + "\\System32\\cmd.exe" + "\" /c \"\"" + expand("%SystemRoot%") + "\\System32\\reg.exe\" query " +
         args + " >\"" + out + "\" 2>&1\"");
     if (rc != 0) return null;
     var lines = readText(out).split(/\r?\n/), vals = [];
@@ -958,8 +965,9 @@ function runStep(i, st, js) {
 
 // reboot registers the run after the restart, and restarts when allowed.
 function reboot(initiated) {
-    var cmd = "\"" + expand("%SystemRoot%") + "\\System32\\cscript.exe\" //nologo \"" + P.bundle +
-        "\\legacy\\fixstick.js\" /resume /quiet" + (OPT.reboot ? " /reboot" : "");
+    // cmd /c "..." drops the outer quotes and runs the rest as typed.
+    var cmd = "\"" + expand("%SystemRoot%") + "\\System32\\cmd.exe" + "\" /c \"\"" + P.bundle + "\\legacy\\run.cmd\" /resume /quiet" +
+        (OPT.reboot ? " /reboot" : "") + "\"";
     REPORT.outcome = "reboot-required";
     try {
         setRunOnce(cmd);

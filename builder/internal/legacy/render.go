@@ -485,6 +485,10 @@ rem   /sha256 FILE  print a file's SHA-256 as this script computes it, and
 rem            how long it took (needs no administrator rights)
 rem START.cmd, which calls this file, waits for a key at the end.
 setlocal
+rem Without this, ShellExecute on XP SP2 and later asks before it starts an
+rem installer marked as downloaded (unzipped from a downloaded zip), and the
+rem run waits for a click (KB889815).
+set SEE_MASK_NOZONECHECKS=1
 set "FIXSTICK_CSCRIPT=%SystemRoot%\System32\cscript.exe"
 rem A 32-bit program that starts this file on 64-bit Windows gets the 32-bit
 rem cscript, which sees the 32-bit registry: use the native one instead.
