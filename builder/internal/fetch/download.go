@@ -313,7 +313,9 @@ func (f *Fetcher) attempt(ctx context.Context, t *target, p *part, rawURL, uh st
 		ifRange = strings.TrimPrefix(strings.TrimPrefix(p.meta.Validator, "etag:"), "date:")
 	}
 	var todo []int
+	var have int64
 	for i, s := range p.meta.Segments {
+		have += s.Done
 		if !s.complete() {
 			todo = append(todo, i)
 		}
@@ -321,14 +323,30 @@ func (f *Fetcher) attempt(ctx context.Context, t *target, p *part, rawURL, uh st
 	p.mu.Unlock()
 	errs := make([]error, len(todo))
 	var wg sync.WaitGroup
-	for k, i := range todo {
+	run := func(k, i int, probe func(bool)) {
 		wg.Go(func() {
-			errs[k] = f.segment(ctx, t, p, i, rawURL, uh, ifRange, noRanges)
+			errs[k] = f.segment(ctx, t, p, i, rawURL, uh, ifRange, noRanges, probe)
 			var re *restartError
 			if errors.As(errs[k], &re) || isPermanent(errs[k]) {
 				cancel() // the others' bytes are wasted or suspect
 			}
 		})
+	}
+	if len(todo) > 1 && have == 0 {
+		// A fresh start: the first segment's response says whether the
+		// server honours Range before the others are asked for.
+		ok := make(chan bool, 1)
+		var once sync.Once
+		run(0, todo[0], func(b bool) { once.Do(func() { ok <- b }) })
+		if <-ok {
+			for k, i := range todo[1:] {
+				run(k+1, i, nil)
+			}
+		}
+	} else {
+		for k, i := range todo {
+			run(k, i, nil)
+		}
 	}
 	wg.Wait()
 	// The most telling error wins: restart, then permanent, then any.
@@ -349,8 +367,14 @@ func (f *Fetcher) attempt(ctx context.Context, t *target, p *part, rawURL, uh st
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
-// segment fetches the rest of segment i with one request.
-func (f *Fetcher) segment(ctx context.Context, t *target, p *part, i int, rawURL, uh, ifRange string, noRanges bool) error {
+// segment fetches the rest of segment i with one request. probe, when not
+// nil, is told whether the other segments may start: true once a 206 has
+// passed every check; false on any failure, or when the server ignored
+// Range and this response is taken as the whole file instead.
+func (f *Fetcher) segment(ctx context.Context, t *target, p *part, i int, rawURL, uh, ifRange string, noRanges bool, probe func(bool)) error {
+	if probe != nil {
+		defer probe(false)
+	}
 	p.mu.Lock()
 	s := p.meta.Segments[i]
 	size := p.meta.Size
@@ -378,12 +402,17 @@ func (f *Fetcher) segment(ctx context.Context, t *target, p *part, i int, rawURL
 	}
 	defer resp.Body.Close()
 
-	want := int64(-1) // bytes this response must carry
-	if s.End >= 0 {
-		want = s.End - start
-	}
 	switch resp.StatusCode {
 	case http.StatusOK:
+		if ranged && probe != nil && start == 0 && ifRange == "" {
+			// The server ignores Range: this response is the whole
+			// file, fetched as one segment.
+			s = segment{Start: 0, End: size}
+			p.mu.Lock()
+			p.meta.Segments = []segment{s}
+			p.mu.Unlock()
+			i, ranged = 0, false
+		}
 		if ranged {
 			if v := validator(resp); v != "" && ifRange != "" && v != p.validator() {
 				return &restartError{"the file changed on the server: starting again from zero"}
@@ -406,6 +435,10 @@ func (f *Fetcher) segment(ctx context.Context, t *target, p *part, i int, rawURL
 		return &restartError{"HTTP 416 Range Not Satisfiable: starting again from zero"}
 	default:
 		return permanentf("HTTP %s", resp.Status)
+	}
+	want := int64(-1) // bytes this response must carry
+	if s.End >= 0 {
+		want = s.End - start
 	}
 	if ce := resp.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
 		return permanentf("server sent Content-Encoding %s despite Accept-Encoding: identity", ce)
@@ -453,6 +486,9 @@ func (f *Fetcher) segment(ctx context.Context, t *target, p *part, i int, rawURL
 		limit = capSize - start
 	} else if size <= 0 && start+want > capSize {
 		return permanentf("server announces %d bytes, more than the %d accepted with no declared size", start+want, capSize)
+	}
+	if probe != nil {
+		probe(ranged)
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)

@@ -498,6 +498,10 @@ func TestRanges(t *testing.T) {
 			return true
 		})
 		wantOK(t, testOptions(t), manifest(big, s.URL+"/f.bin"), big)
+		// The first response, a 200, is taken as the whole file.
+		if n, ranges := s.requests(); n != 1 {
+			t.Fatalf("requests %q", ranges)
+		}
 	})
 	t.Run("bad Content-Range", func(t *testing.T) {
 		s := newServer(t, data, func(w http.ResponseWriter, r *http.Request, n int) bool {
@@ -870,8 +874,10 @@ func TestValidators(t *testing.T) {
 		m.Artifacts[0].SHA256 = ""
 		m.Artifacts[0].Extract = []payload.ExtractEntry{{Path: "x.exe", SHA256: strings.Repeat("a", 64)}}
 		wantOK(t, testOptions(t), m, big)
-		if n, ranges := s.requests(); n != 8 {
-			t.Fatalf("want a restart from zero in 4 new segments: %q", ranges)
+		// Nothing but a validator vouches for an unpinned file's parts:
+		// the fetch starts again until the nodes agree.
+		if n, ranges := s.requests(); n <= 4 {
+			t.Fatalf("want a restart from zero: %q", ranges)
 		}
 	})
 }
