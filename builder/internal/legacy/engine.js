@@ -366,7 +366,7 @@ function restrict(p) {
     var admins = accountName("Win32_Group", "S-1-5-32-544", "Administrators");
     var system = accountName("Win32_SystemAccount", "S-1-5-18", "SYSTEM");
     // cacls asks "Are you sure (Y/N)?" when it replaces a folder's list.
-    rc = runHidden("\"" + expand("%SystemRoot%") + "\\System32\\cmd.exe" + "\" /c echo y| \"" + sys32 + "cacls.exe\" \"" + p + "\" /T /G \"" +
+    rc = runHidden("\"" + expand("%SystemRoot%") + "\\System32\\cmd.exe\" /c echo y| \"" + sys32 + "cacls.exe\" \"" + p + "\" /T /G \"" +
         admins + "\":F \"" + system + "\":F");
     if (rc != 0) note("cacls could not restrict " + p + " (exit code " + rc + ")");
 }
@@ -402,7 +402,7 @@ function viewFlag(view) {
 function regQuery(args) {
     var out = expand("%TEMP%") + "\\fixstick-reg-query.txt";
     if (fso.FileExists(out)) fso.DeleteFile(out, true);
-    var rc = runHidden("\"" + expand("%SystemRoot%") + "\\System32\\cmd.exe" + "\" /c \"\"" + expand("%SystemRoot%") + "\\System32\\reg.exe\" query " +
+    var rc = runHidden("\"" + expand("%SystemRoot%") + "\\System32\\cmd.exe\" /c \"\"" + expand("%SystemRoot%") + "\\System32\\reg.exe\" query " +
         args + " >\"" + out + "\" 2>&1\"");
     if (rc != 0) return null;
     var lines = readText(out).split(/\r?\n/), vals = [];
@@ -966,7 +966,7 @@ function runStep(i, st, js) {
 // reboot registers the run after the restart, and restarts when allowed.
 function reboot(initiated) {
     // cmd /c "..." drops the outer quotes and runs the rest as typed.
-    var cmd = "\"" + expand("%SystemRoot%") + "\\System32\\cmd.exe" + "\" /c \"\"" + P.bundle + "\\legacy\\run.cmd\" /resume /quiet" +
+    var cmd = "\"" + expand("%SystemRoot%") + "\\System32\\cmd.exe\" /c \"\"" + P.bundle + "\\legacy\\run.cmd\" /resume /quiet" +
         (OPT.reboot ? " /reboot" : "") + "\"";
     REPORT.outcome = "reboot-required";
     try {
