@@ -29,7 +29,7 @@ func seedLock() *payload.Lock {
 	record := payload.LockStep{ID: "record", Title: "Record which .NET Framework versions are installed (KB318785)",
 		Kind: payload.KindDetect, Detect: payload.DetectNetFx, Reboot: payload.RebootIfNeeded, Timeout: 3600}
 	fixit := payload.LockStep{ID: "fixit", Title: "Repair Windows Installer update registration (KB971187, Fix it 50123)",
-		Kind: payload.KindMSI, Program: "payloads/fixit50123/MicrosoftFixit50123.msi", ExitCodes: codes(nil),
+		Kind: payload.KindMSI, ExitCodes: codes(nil),
 		Reboot: payload.RebootIfNeeded, Timeout: 900, When: &xp,
 		Skip: "optional artifact fixit50123 not supplied (no pin and no file given with --add)"}
 	cleanup := exe("cleanup", "Remove all .NET Framework versions with the cleanup tool (KB923100, method 2)",
@@ -54,6 +54,7 @@ func seedLock() *payload.Lock {
 	netfx40 := exe("netfx40", "Reinstall .NET Framework 4", "payloads/netfx40/dotNetFx40_Full_x86_x64.exe",
 		"/q /norestart", 3600, xpAnd(payload.Condition{Recorded: "netfx40"}))
 	netfx40.Skip = "optional artifact netfx40 not supplied (no pin and no file given with --add)"
+	netfx40.Program = "" // a skipped step names no program: its file is not in the bundle
 	installed := func(kb string) *payload.Condition {
 		return &payload.Condition{Registry: &payload.RegistryCond{
 			Key: `HKLM\SOFTWARE\Microsoft\Updates\.NETFramework\1.1\M` + kb, Value: "Installed", Equals: ptr("1"), View: 32}}
@@ -65,6 +66,7 @@ func seedLock() *payload.Lock {
 		"payloads/kb2833941/NDP1.1sp1-KB2833941-X86.exe", "/q /norestart", 3600, xpAnd(payload.Condition{Recorded: "netfx11"}))
 	kb2833941.Unless = installed("2833941")
 	kb2833941.Skip = "optional artifact kb2833941 not supplied (no pin and no file given with --add)"
+	kb2833941.Program = ""
 
 	return &payload.Lock{
 		Version:  payload.LockVersion,
