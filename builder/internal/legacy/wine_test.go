@@ -597,3 +597,42 @@ func TestWineLegacyRetry(t *testing.T) {
 		t.Errorf("the installer ran %q times, want 2", n)
 	}
 }
+
+// START.cmd sends Windows Vista to 8.1 to the legacy executor too: there
+// the private folder is %ProgramData%\fixstick, as runner.exe's, and
+// icacls restricts it.
+func TestWineLegacyWin81(t *testing.T) {
+	f := getFixture(t)
+	bundle := f.build(t, []artifact{{"one", "one_exit0.exe", f.fake(t, 0)}}, `
+  - id: one
+    exe: one
+    when: {os: {min: "6.3", max: "6.3"}}
+`)
+	p := winetest.Get(t).NewPrefix(t)
+	p.SetWindowsVersion("win81")
+	p.MapDrive("d", bundle)
+	m := &machine{Prefix: p, t: t, bundle: bundle}
+	data, err := os.ReadFile(filepath.Join(bundle, payload.LockName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.lock = &payload.Lock{}
+	if err := json.Unmarshal(data, m.lock); err != nil {
+		t.Fatal(err)
+	}
+	r := m.legacy()
+	rep := m.report()
+	if rep.Outcome != payload.ReportSuccess || statuses(rep) != "one=succeeded" {
+		t.Fatalf("%s %s: %s", rep.Outcome, statuses(rep), rep.Reason)
+	}
+	if !strings.Contains(r.Stdout, "Windows 6.3.9600") {
+		t.Errorf("the executor did not see Windows 8.1:\n%s", r.Stdout)
+	}
+	priv := `C:\ProgramData\fixstick\` + m.lock.Bundle
+	if runs := m.fakeRuns(); len(runs) != 1 || runs[0].CmdLine != `"`+priv+`\b\payloads\one\one_exit0.exe"` {
+		t.Errorf("runs %+v", runs)
+	}
+	if strings.Contains(rep.Reason, "could not restrict") {
+		t.Errorf("icacls failed: %s", rep.Reason)
+	}
+}
