@@ -44,7 +44,7 @@ var Required = map[Object][]string{
 	ObjManifest: {"manifest", "id", "title", "steps"},
 	ObjArtifact: {"id", "file", "urls"},
 	ObjURL:      {"url"},
-	ObjExtract:  {"path"},
+	ObjExtract:  {"path", "sha256"},
 	ObjStep:     {"id"},
 	ObjRegistry: {"key"},
 	ObjFile:     {"path"},

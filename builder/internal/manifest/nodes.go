@@ -174,6 +174,7 @@ var missingHint = map[string]string{
 	"artifact.urls":     ": list the download URLs, or write `urls: []` when the user supplies the file (builder --add ID=PATH)",
 	"artifact.file":     ": the file's name inside the bundle",
 	"registry.key":      ": the key to read, such as HKLM\\SOFTWARE\\Microsoft\\...",
+	"extract.sha256":    ": every file taken out of an archive is pinned, and build checks it against this",
 }
 
 // list checks that n is a sequence and returns its items.

@@ -232,18 +232,11 @@ func (p *parser) artifact(n *yaml.Node, path string, names map[string]nameUse) *
 	if fileNode != nil {
 		p.claimName(names, a.File, nameUse{o.field("file"), a.ID, fileNode})
 	}
-	if !a.Optional && !a.Pinned() && !o.mentions("sha256") && !o.mentions("sha1") {
-		var unpinned []string
-		for _, e := range a.Extract {
-			if e.SHA256 == "" {
-				unpinned = append(unpinned, e.Path)
-			}
-		}
-		if len(unpinned) > 0 {
-			p.errAt(n, path, "required artifact is not pinned: extract entries %s have no sha256; pin them, give the archive's sha256, or mark the artifact `optional: true`", strings.Join(unpinned, ", "))
-		} else {
-			p.errAt(n, path, "required artifact is not pinned: give its sha256 (or sha1), or mark it `optional: true` until `builder pin` records one")
-		}
+	// An archive's entries are pinned one by one (an entry without sha256
+	// is reported where it is), so only an artifact without extract needs
+	// a pin of its own.
+	if !a.Optional && !a.Pinned() && !o.mentions("sha256") && !o.mentions("sha1") && !o.mentions("extract") {
+		p.errAt(n, path, "required artifact is not pinned: give its sha256 (or sha1), or mark it `optional: true` until `builder pin` records one")
 	}
 	return a
 }
