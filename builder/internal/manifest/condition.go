@@ -141,7 +141,7 @@ func (p *parser) registry(n *yaml.Node, path string) *payload.RegistryCond {
 				if v.Tag == "!!int" {
 					// A number written in hex or with underscores is still
 					// that number; the runner compares DWORDs in decimal.
-					if u, err := strconv.ParseUint(s, 0, 64); err == nil {
+					if u, err := parseNumber(strings.ReplaceAll(s, "_", ""), 64); err == nil {
 						s = strconv.FormatUint(u, 10)
 					}
 				}
@@ -149,7 +149,7 @@ func (p *parser) registry(n *yaml.Node, path string) *payload.RegistryCond {
 			}
 		case "min":
 			if s, ok := p.scalar(v, o.field(f), "a number"); ok {
-				u, err := strconv.ParseUint(s, 0, 64)
+				u, err := parseNumber(strings.ReplaceAll(s, "_", ""), 64)
 				if v.Tag != "!!int" || err != nil {
 					p.errAt(v, o.field(f), "must be a whole number that is not negative, not %s", describe(v))
 				} else {

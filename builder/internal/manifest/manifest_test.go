@@ -175,13 +175,15 @@ artifacts:
 steps:
   - id: s
     exe: a
-    exit_codes: {-1: failure, 0x80070643: "failure: HRESULT", 3010: success, "4": retry}
+    exit_codes: {-1: failure, 0x80070643: "failure: HRESULT", 3010: success, "4": retry, 010: reboot}
     unless:
       any:
         - registry: {key: 'HKEY_LOCAL_MACHINE\SOFTWARE\X', value: V, equals: 0x10}
         - registry: {key: 'hklm\SOFTWARE\X', value: V, equals: "0x10"}
         - registry: {key: 'HKLM\SOFTWARE\X', value: '', min: 0x10}
         - os: {min: 5.1, max: 10.0}
+        - registry: {key: 'HKLM\SOFTWARE\X', value: V, equals: 010}
+        - registry: {key: 'HKLM\SOFTWARE\X', value: V, min: 010}
 `)
 	s := m.Steps[0]
 	want := map[uint32]payload.Result{
@@ -189,6 +191,7 @@ steps:
 		0x80070643: {Outcome: payload.OutcomeFailure, Text: "HRESULT"},
 		3010:       {Outcome: payload.OutcomeSuccess},
 		4:          {Outcome: payload.OutcomeRetry},
+		10:         {Outcome: payload.OutcomeReboot}, // 010: a leading zero is not octal
 	}
 	if len(s.ExitCodes) != len(want) {
 		t.Errorf("exit codes %v", s.ExitCodes)
@@ -210,6 +213,13 @@ steps:
 	}
 	if o := any[3].OS; o.Min != "5.1" || o.Max != "10.0" {
 		t.Errorf("unquoted versions are read as written: %+v", o)
+	}
+	// A leading zero is decimal, as a person reads it, not octal (8).
+	if r := any[4].Registry; *r.Equals != "10" {
+		t.Errorf("equals: 010 is %q, want 10", *r.Equals)
+	}
+	if r := any[5].Registry; *r.Min != 10 {
+		t.Errorf("min: 010 is %d, want 10", *r.Min)
 	}
 }
 

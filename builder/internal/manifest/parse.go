@@ -469,11 +469,21 @@ func parseExitCode(s string) (uint32, error) {
 		}
 		return uint32(v), nil
 	}
-	v, err := strconv.ParseUint(s, 0, 32)
+	v, err := parseNumber(s, 32)
 	if err != nil {
 		return 0, fmt.Errorf("exit code %s is out of the 32-bit range", s)
 	}
 	return uint32(v), nil
+}
+
+// parseNumber reads a whole number as a person writes it: in hex after 0x,
+// else in decimal. A leading zero does not make it octal, as it would to
+// strconv's base 0 and to YAML 1.1: 010 is ten (as in YAML 1.2).
+func parseNumber(s string, bits int) (uint64, error) {
+	if h, ok := strings.CutPrefix(strings.ToLower(s), "0x"); ok {
+		return strconv.ParseUint(h, 16, bits)
+	}
+	return strconv.ParseUint(s, 10, bits)
 }
 
 // kindExt is the file extension each kind of step runs.
