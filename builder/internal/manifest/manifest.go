@@ -17,6 +17,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -122,17 +123,7 @@ func (p *parser) syntaxError(err error) {
 		p.errPos(line, 0, "YAML syntax error: %s", m[2])
 		return
 	}
-	if rest, ok := cutPrefix(msg, "yaml: "); ok {
-		msg = rest
-	}
-	p.errPos(0, 0, "YAML syntax error: %s", msg)
-}
-
-func cutPrefix(s, prefix string) (string, bool) {
-	if len(s) >= len(prefix) && s[:len(prefix)] == prefix {
-		return s[len(prefix):], true
-	}
-	return s, false
+	p.errPos(0, 0, "YAML syntax error: %s", strings.TrimPrefix(msg, "yaml: "))
 }
 
 // checkBytes refuses what no hand-written manifest holds and what the YAML
@@ -155,7 +146,9 @@ func (p *parser) checkBytes(b []byte) bool {
 				p.errPos(line, col, "the file holds a NUL byte: it is binary, or saved as UTF-16; save it as UTF-8")
 				nul = true
 			}
-		case r == '\n':
+		// CR, LF and CRLF each end a line, as they do for the YAML
+		// library, so positions agree with its own.
+		case r == '\n' || r == '\r' && (i+1 == len(b) || b[i+1] != '\n'):
 			line++
 			col = 0
 		case r == '\t' || r == '\r':
