@@ -154,12 +154,24 @@ func (p *parser) created(n *yaml.Node) string {
 	if !ok {
 		return ""
 	}
-	if _, err := time.Parse(time.RFC3339, s); err != nil {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
 		p.errAt(n, "created", "must be an RFC 3339 time such as 2010-06-08T00:00:00Z, not %q", s)
+		return ""
+	}
+	// It dates every file of the bundle, and a zip holds only these.
+	if t = t.UTC(); t.Before(minCreated) || t.After(maxCreated) {
+		p.errAt(n, "created", "%s is outside the times a zip can hold (%s to %s)", s, minCreated.Format(time.RFC3339), maxCreated.Format(time.RFC3339))
 		return ""
 	}
 	return s
 }
+
+// The range of a zip (DOS) timestamp.
+var (
+	minCreated = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxCreated = time.Date(2107, 12, 31, 23, 59, 59, 0, time.UTC)
+)
 
 type artifacts struct {
 	list []*payload.Artifact
