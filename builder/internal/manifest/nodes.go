@@ -255,11 +255,12 @@ func (p *parser) decimal(n *yaml.Node, field, what string) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	if n.Tag == "!!float" {
+	// Digits too many for an int64 are a float to the YAML library.
+	if n.Tag == "!!float" && !isDecimal(s) {
 		p.errAt(n, field, "must be a whole number written in digits, not %s", s)
 		return 0, false
 	}
-	if n.Tag != "!!int" || !isDecimal(s) {
+	if (n.Tag != "!!int" && n.Tag != "!!float") || !isDecimal(s) {
 		p.errAt(n, field, "must be %s written in decimal digits, not %s", what, describe(n))
 		return 0, false
 	}
