@@ -146,9 +146,9 @@ func TestFileLevel(t *testing.T) {
 		"a:\n\t- b\n":           "t.yaml:2: YAML syntax error:",
 		minimal + "---\n" + "x": "t.yaml:7:1: a manifest is one YAML document",
 		// CR alone and CRLF end lines, as they do for the YAML library.
-		"manifest: 1\rid: t\rtitle: a\x01\r":       "t.yaml:3:9: the file holds the control character U+0001",
-		"manifest: 1\r\nid: t\r\ntitle: a\x01\r\n": "t.yaml:3:9: the file holds the control character U+0001",
-		"manifest: 1\rid: T\rtitle: T\rsteps:\r  - id: r\r    detect: netfx\r":           "t.yaml:2:5: id:",
+		"manifest: 1\rid: t\rtitle: a\x01\r":                                   "t.yaml:3:9: the file holds the control character U+0001",
+		"manifest: 1\r\nid: t\r\ntitle: a\x01\r\n":                             "t.yaml:3:9: the file holds the control character U+0001",
+		"manifest: 1\rid: T\rtitle: T\rsteps:\r  - id: r\r    detect: netfx\r": "t.yaml:2:5: id:",
 	} {
 		got := parseErrors(t, []byte(src))
 		if !strings.HasPrefix(got[0], want) {
