@@ -3,6 +3,7 @@ package payload
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -26,8 +27,13 @@ func CheckName(name string) error {
 	}
 	for _, r := range name {
 		switch {
-		case r < 0x20 || r == 0x7f:
-			return fmt.Errorf("name %q contains a control character", name)
+		case unicode.IsControl(r): // C0, DEL and C1
+			return fmt.Errorf("name %q contains the control character %U", name, r)
+		// Format characters (bidi overrides and isolates, zero-width
+		// spaces, the BOM, soft hyphens) and line separators do not show:
+		// U+202E makes "setup\u202etxt.exe" read as "setupexe.txt".
+		case unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r):
+			return fmt.Errorf("name %q contains the invisible character %U", name, r)
 		case strings.ContainsRune(`/\:*?"<>|`, r):
 			return fmt.Errorf("name %q contains %q, which Windows does not allow in a file name", name, r)
 		}
