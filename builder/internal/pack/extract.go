@@ -187,8 +187,10 @@ func checkEntry(fi archives.FileInfo, lim Limits) (string, bool, error) {
 	if strings.Count(p, "/")+1 > lim.PathDepth {
 		return "", false, fmt.Errorf("entry %q is nested deeper than %d folders", p, lim.PathDepth)
 	}
-	if len(p) >= 2 && p[1] == ':' {
-		return "", false, fmt.Errorf("entry %q starts with a drive letter", p)
+	// "C:x" and "C:/x" name a path on drive C: to Windows; any other
+	// colon is refused by CheckPath as a character no name may hold.
+	if len(p) >= 2 && p[1] == ':' && ('a' <= p[0]|0x20 && p[0]|0x20 <= 'z') {
+		return "", false, fmt.Errorf("entry %q starts with a drive letter (%s), which Windows reads as a path on that drive", p, p[:2])
 	}
 	if err := payload.CheckPath(p); err != nil {
 		return "", false, fmt.Errorf("entry %w", err)
