@@ -135,8 +135,13 @@ func dirFiles(root string) ([]bundleFile, error) {
 			return nil
 		}
 		bf := bundleFile{path: rel, open: func() (io.ReadCloser, error) { return os.Open(p) }}
-		if !d.Type().IsRegular() {
-			bf.bad = fmt.Sprintf("not a regular file (%s)", d.Type())
+		switch {
+		case rel == payload.ReportsDir:
+			// A link would lead the runners' reports, and verify, out of
+			// the bundle.
+			bf.bad = fmt.Sprintf("not a folder (%s): runners write their reports into a real folder here", typeName(d.Type()))
+		case !d.Type().IsRegular():
+			bf.bad = fmt.Sprintf("not a regular file (%s)", typeName(d.Type()))
 		}
 		out = append(out, bf)
 		return nil
@@ -194,15 +199,31 @@ func verifyFiles(files []bundleFile) *Report {
 			r.addf("%s: content differs: sha256 %s, the lock says %s", lf.Path, sum, lf.SHA256)
 		}
 	}
+	// Every name not in the lock is checked before reports/ is exempted:
+	// "reports/../x.exe" is not a report. (CheckLock checks the listed ones.)
 	var extra []string
 	for p := range byPath {
-		if !listed[p] && p != payload.LockName && !isReport(p) {
+		if !listed[p] && p != payload.LockName {
 			extra = append(extra, p)
 		}
 	}
 	sort.Strings(extra)
 	for _, p := range extra {
-		r.addf("%s: extra file: the lock does not list it", p)
+		f := byPath[p]
+		err := payload.CheckPath(p)
+		switch {
+		case err != nil:
+			if inner := errors.Unwrap(err); inner != nil {
+				err = inner
+			}
+			r.addf("%q: unsafe name: %v", p, err)
+		case f.bad != "":
+			r.addf("%s: %s", p, f.bad)
+		case strings.HasPrefix(p, payload.ReportsDir+"/"):
+			// written by runners after the build
+		default:
+			r.addf("%s: extra file: the lock does not list it", p)
+		}
 	}
 	for _, p := range required {
 		if !listed[p] {
@@ -245,4 +266,17 @@ func hashFile(f bundleFile, size int64) (string, int64, error) {
 		return "", n, err
 	}
 	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// typeName names a file type for a person.
+func typeName(t fs.FileMode) string {
+	switch {
+	case t&fs.ModeSymlink != 0:
+		return "a link"
+	case t.IsRegular():
+		return "a file"
+	case t.IsDir():
+		return "a folder"
+	}
+	return "a special file " + t.String()
 }

@@ -132,7 +132,7 @@ func TestVerifyZip(t *testing.T) {
 	build(t, o, out)
 	for name, tc := range map[string]struct {
 		edit func(name string, data []byte) (string, []byte)
-		add  bool
+		add  string
 		want string
 	}{
 		"flip": {edit: func(n string, d []byte) (string, []byte) {
@@ -148,7 +148,7 @@ func TestVerifyZip(t *testing.T) {
 			}
 			return n, d
 		}, want: "legacy/run.cmd: missing"},
-		"extra": {add: true, want: "setup.bat: extra file"},
+		"extra": {add: "setup.bat", want: "setup.bat: extra file"},
 		"lock": {edit: func(n string, d []byte) (string, []byte) {
 			if n == payload.LockName {
 				d = bytes.Replace(d, []byte(`"timeout_seconds": 1800`), []byte(`"timeout_seconds": 1801`), 1)
@@ -158,13 +158,19 @@ func TestVerifyZip(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			bad := filepath.Join(t.TempDir(), "bad.zip")
-			rewriteZip(t, out, bad, tc.edit, tc.add)
+			var add []string
+			if tc.add != "" {
+				add = append(add, tc.add)
+			}
+			rewriteZip(t, out, bad, tc.edit, add...)
 			wantProblem(t, verifyProblems(t, bad), tc.want)
 		})
 	}
 }
 
-func rewriteZip(t *testing.T, src, dst string, edit func(string, []byte) (string, []byte), add bool) {
+// rewriteZip copies the zip src to dst through edit (which renames,
+// changes or drops, with "", an entry), then adds the entries named in add.
+func rewriteZip(t *testing.T, src, dst string, edit func(string, []byte) (string, []byte), add ...string) {
 	t.Helper()
 	zr, err := zip.OpenReader(src)
 	if err != nil {
@@ -188,12 +194,54 @@ func rewriteZip(t *testing.T, src, dst string, edit func(string, []byte) (string
 		w, _ := zw.Create(n)
 		w.Write(d)
 	}
-	if add {
-		w, _ := zw.Create("setup.bat")
+	for _, n := range add {
+		w, _ := zw.Create(n)
 		w.Write([]byte("@echo pwned"))
 	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// reports/ is exempt from the lock only for safe names: a name that climbs
+// out of it, or any unsafe name, is reported, whatever it starts with.
+func TestVerifyZipUnsafeNames(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "b.zip")
+	build(t, fixture(t), out)
+	bad := filepath.Join(t.TempDir(), "bad.zip")
+	rewriteZip(t, out, bad, nil, "reports/PC-1/report.json", "reports/../evil2.exe", "reports/con.txt", "payloads/a\\b.exe")
+	probs := verifyProblems(t, bad)
+	wantProblem(t, probs, `"reports/../evil2.exe": unsafe name`)
+	wantProblem(t, probs, `"reports/con.txt": unsafe name`)
+	wantProblem(t, probs, `"payloads/a\\b.exe": unsafe name`)
+	for _, p := range probs {
+		if strings.Contains(p, "PC-1") {
+			t.Errorf("a report with a safe name is reported: %s", p)
+		}
+	}
+	if len(probs) != 3 {
+		t.Errorf("problems %q, want 3", probs)
+	}
+}
+
+// In a folder, reports must be a real folder: a link could lead verify (and
+// a runner writing reports) anywhere, and a file there is not a report.
+func TestVerifyDirReportsNotAFolder(t *testing.T) {
+	for name, tc := range map[string]struct {
+		make func(p string) error
+		want string
+	}{
+		"link to a folder": {func(p string) error { return os.Symlink(os.TempDir(), p) }, "reports: not a folder (a link)"},
+		"file":             {func(p string) error { return os.WriteFile(p, []byte("x"), 0o644) }, "reports: not a folder (a file)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "stick")
+			writeBundleDir(t, fixture(t), dir)
+			if err := tc.make(filepath.Join(dir, payload.ReportsDir)); err != nil {
+				t.Skip(err)
+			}
+			wantProblem(t, verifyProblems(t, dir), tc.want)
+		})
 	}
 }
 
