@@ -214,15 +214,8 @@ func writeDirFile(root string, e *entry, buf []byte, dirs map[string]bool) error
 // not list, and the folders that leaves empty. A failure leaves an extra
 // file, which verify reports; it does not fail the build.
 func removeStale(root string, old, cur *payload.Lock) {
-	keep := map[string]bool{}
-	for _, f := range cur.Files {
-		keep[f.Path] = true
-	}
-	for _, f := range old.Files {
-		if keep[f.Path] || payload.CheckPath(f.Path) != nil {
-			continue
-		}
-		p := filepath.Join(root, filepath.FromSlash(f.Path))
+	for _, rel := range staleFiles(old, cur) {
+		p := filepath.Join(root, filepath.FromSlash(rel))
 		if os.Remove(p) != nil {
 			continue
 		}
@@ -232,4 +225,21 @@ func removeStale(root string, old, cur *payload.Lock) {
 			}
 		}
 	}
+}
+
+// staleFiles lists the files of the old lock that the new one does not
+// list, comparing names as Windows does: on a FAT or NTFS stick, an old
+// Setup.exe is the new setup.exe, and removing it would remove the new file.
+func staleFiles(old, cur *payload.Lock) []string {
+	keep := map[string]bool{}
+	for _, f := range cur.Files {
+		keep[payload.FoldName(f.Path)] = true
+	}
+	var stale []string
+	for _, f := range old.Files {
+		if !keep[payload.FoldName(f.Path)] && payload.CheckPath(f.Path) == nil {
+			stale = append(stale, f.Path)
+		}
+	}
+	return stale
 }

@@ -376,3 +376,13 @@ func TestWriteDirAfterInterruptedBuild(t *testing.T) {
 		t.Errorf("README.txt overwritten")
 	}
 }
+
+// A rebuild whose file differs from the old one only in case keeps it: on a
+// case-insensitive stick the two names are one file, the new one.
+func TestStaleFilesIgnoreCase(t *testing.T) {
+	old := &payload.Lock{Files: []payload.LockFile{{Path: "payloads/a/Setup.exe"}, {Path: "payloads/a/old.txt"}, {Path: "../x"}}}
+	cur := &payload.Lock{Files: []payload.LockFile{{Path: "payloads/a/setup.exe"}}}
+	if got := staleFiles(old, cur); len(got) != 1 || got[0] != "payloads/a/old.txt" {
+		t.Errorf("stale %q, want only payloads/a/old.txt", got)
+	}
+}
