@@ -26,8 +26,9 @@ var MAX_REBOOTS = 5;                      // as runner.exe: stop a restart loop
 var RETRY_FOR = 20 * 60;                  // seconds to keep retrying exit code 1618 and the like
 var RETRY_FIRST = 15, RETRY_MAX_WAIT = 120;
 var EXIT_SUCCESS = 0, EXIT_FAILED = 1, EXIT_REBOOT = 3010;
+var DEFAULT_TIMEOUT = 60 * 60;            // seconds, when the lock gives none
 
-var OPT = { resume: false, reboot: false, quiet: false, sha256: [] };
+var OPT = { resume: false, reboot: false, quiet: false, sha256: [], watch: null };
 var ID = "";       // the bundle id, from bundle.lock.json
 var P = {};        // paths in the private folder, set by main
 var J = null;      // the journal
@@ -873,9 +874,15 @@ function execStep(i, st, js) {
             VERIFIED[st.program] = true;
         }
         say("    running " + cmd);
+        var marker = P.root + "\\watch-" + (i + 1), seconds = st.timeout > 0 ? st.timeout : DEFAULT_TIMEOUT;
+        if (st.kind == "exe") startWatch(marker, seconds, fso.GetFileName(program));
         sh.CurrentDirectory = work;
         var code = sh.Run(cmd, 1, true) >>> 0;
         sh.CurrentDirectory = P.root; // so that a retry can empty the folder
+        if (st.kind == "exe") {
+            var stopped = endWatch(marker, seconds);
+            if (stopped != "") throw new Error(stopped);
+        }
         var r = classify(st, code);
         if (r[0] != "retry") return { code: code, outcome: r[0], text: r[1] };
         if ((new Date().getTime() - first) / 1000 + wait > RETRY_FOR) {
@@ -885,6 +892,68 @@ function execStep(i, st, js) {
         sleep(wait);
         wait = Math.min(2 * wait, RETRY_MAX_WAIT);
     }
+}
+
+// ----------------------------------------------------------- timeouts --
+// WScript.Shell's Run waits for a program but cannot give up on it (Exec
+// can, but Wine's lacks the exit code, and its pipes stall a console
+// program that writes much). So a second copy of this script watches the
+// clock: when the step's timeout passes before the step ends, it leaves a
+// marker and stops the program by its file name. Installers run through
+// msiexec or wusa are not stopped: ending those by name would end Windows
+// Installer itself.
+
+// durationString writes seconds as Go writes a time.Duration: 1h30m0s.
+function durationString(sec) {
+    var h = Math.floor(sec / 3600), m = Math.floor(sec % 3600 / 60), x = sec % 60;
+    if (h > 0) return h + "h" + m + "m" + x + "s";
+    if (m > 0) return m + "m" + x + "s";
+    return x + "s";
+}
+
+// startWatch starts the watchdog for one run of a program; marker names
+// the files the two copies of the script share.
+function startWatch(marker, seconds, image) {
+    var files = [marker + ".done", marker + ".timeout", marker + ".tree"];
+    for (var i = 0; i < files.length; i++) if (fso.FileExists(files[i])) fso.DeleteFile(files[i], true);
+    sh.Run("\"" + expand("%SystemRoot%") + "\\System32\\cmd.exe\" /c \"\"" + P.bundle + "\\legacy\\run.cmd\" /watch \"" +
+        marker + "\" " + seconds + " \"" + image + "\"\"", 0, false);
+}
+
+// endWatch tells the watchdog the program ended, and returns "" or why
+// the program ended: the watchdog stopped it.
+function endWatch(marker, seconds) {
+    writeAtomic(marker + ".done", "done\r\n");
+    if (!fso.FileExists(marker + ".timeout")) return "";
+    return "did not finish within " + durationString(seconds) + "; the executor stopped it" +
+        (fso.FileExists(marker + ".tree") ? " and its child processes" : " (its child processes may still run)");
+}
+
+// watch is the watchdog: it waits for the marker's .done file, and when
+// the time is up first, it stops every process with the program's name.
+function watch(w) {
+    var waited = 0;
+    while (waited < w.seconds) {
+        if (fso.FileExists(w.marker + ".done")) return EXIT_SUCCESS;
+        var s = Math.min(5, w.seconds - waited);
+        sleep(s);
+        waited += s;
+    }
+    if (fso.FileExists(w.marker + ".done")) return EXIT_SUCCESS;
+    writeAtomic(w.marker + ".timeout", "timeout\r\n");
+    var sys32 = expand("%SystemRoot%") + "\\System32\\";
+    // taskkill (XP Professional, Vista and later) stops the child
+    // processes too with /T; XP Home has only tskill.
+    if (fso.FileExists(sys32 + "taskkill.exe")) {
+        if (runHidden("\"" + sys32 + "taskkill.exe\" /F /T /IM \"" + w.image + "\"") == 0) {
+            writeAtomic(w.marker + ".tree", "tree\r\n");
+        } else {
+            runHidden("\"" + sys32 + "taskkill.exe\" /F /IM \"" + w.image + "\"");
+        }
+    } else {
+        runHidden("\"" + sys32 + "tskill.exe\" \"" + w.image.replace(/\.exe$/i, "") + "\" /A");
+    }
+    return EXIT_SUCCESS;
 }
 
 // runStep runs one step; it returns true when the run must stop here.
@@ -1092,6 +1161,10 @@ function parseArgs() {
         else if (s == "/reboot") OPT.reboot = true;
         else if (s == "/quiet") OPT.quiet = true;
         else if (s == "/sha256" && i + 1 < a.length) OPT.sha256.push(String(a(++i)));
+        else if (s == "/watch" && i + 3 < a.length) {
+            OPT.watch = { marker: String(a(i + 1)), seconds: parseInt(a(i + 2), 10), image: String(a(i + 3)) };
+            i += 3;
+        }
         else return "unknown option " + a(i) + " (run.cmd takes /reboot, /quiet and /sha256 FILE)";
     }
     return "";
@@ -1129,6 +1202,7 @@ function main() {
         return 2;
     }
     if (OPT.sha256.length > 0) return hashFiles(here);
+    if (OPT.watch !== null) return watch(OPT.watch);
     ID = lockBundleID(here);
     say((ID || BUNDLE.id) + ": " + BUNDLE.title + " (legacy executor, Windows XP to 8.1)");
     if (ID == "") {

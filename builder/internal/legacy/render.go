@@ -140,10 +140,12 @@ func (w *writer) header(l *payload.Lock) {
 	w.p("//  4. writes report.json and legacy.log in the private folder and in")
 	w.p("//     reports\\<COMPUTERNAME>\\ next to START.cmd.")
 	w.p("//")
-	w.p("// LIMITS, compared with runner.exe: a program that hangs is not stopped after")
-	w.p("// its timeout (Windows Script Host cannot wait for a program with a time limit")
-	w.p("// and still get its exit code): close it in Task Manager and the step fails.")
-	w.p("// Checking SHA-256 in JScript takes minutes for large files.")
+	w.p("// LIMITS, compared with runner.exe: a program still running at its timeout is")
+	w.p("// stopped by its file name (taskkill, or tskill on XP Home, which leaves its")
+	w.p("// child processes running); msiexec and wusa steps are not stopped (ending")
+	w.p("// them by name would end Windows Installer itself): close a hung one in Task")
+	w.p("// Manager and the step fails. Checking SHA-256 in JScript takes minutes for")
+	w.p("// large files.")
 	w.p("")
 	w.p("var BUNDLE = {")
 	w.p("    id: %s,", js(l.Bundle))
@@ -219,7 +221,11 @@ func (w *writer) step(l *payload.Lock, i int) error {
 	w.p("//   When:    %s", comment(payload.Describe(s.When, s.Unless)))
 	if s.Kind != payload.KindDetect && s.Skip == "" {
 		w.p("//   Reboot:  %s", comment(rebootText(s.Reboot)))
-		w.p("//   Timeout: %s in runner.exe; not enforced here (see LIMITS above)", (secondsText(s.Timeout)))
+		if s.Kind == payload.KindExe {
+			w.p("//   Timeout: %s", secondsText(s.Timeout))
+		} else {
+			w.p("//   Timeout: %s in runner.exe; not enforced here (see LIMITS above)", secondsText(s.Timeout))
+		}
 	}
 	w.p("// %s", strings.Repeat("-", 74))
 	w.p("STEPS.push({")

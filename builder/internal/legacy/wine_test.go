@@ -636,3 +636,46 @@ func TestWineLegacyWin81(t *testing.T) {
 		t.Errorf("icacls failed: %s", rep.Reason)
 	}
 }
+
+// A program still running at its timeout is stopped, and the step fails
+// with the runner's words. The runner's fake installer hangs when its
+// name says so.
+func TestWineLegacyTimeoutStops(t *testing.T) {
+	f := getFixture(t)
+	hang, err := os.ReadFile(f.w.GoBuild(t, "fixstick/internal/winetest/fixtures/fakeinstaller", "amd64", "-s -w"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := f.build(t, []artifact{{"stuck", "stuck_hang.exe", hang}, {"after", "after_exit0.exe", f.fake(t, 0)}}, `
+  - id: stuck
+    exe: stuck
+    timeout: 1m
+  - id: after
+    exe: after
+`)
+	// A manifest's shortest timeout is a minute; the test shortens it in
+	// the script (which does not check itself; builder verify would).
+	script := filepath.Join(bundle, "legacy", "fixstick.js")
+	data, err := os.ReadFile(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := strings.Replace(string(data), "    timeout: 60,\r\n", "    timeout: 3,\r\n", 1)
+	if short == string(data) {
+		t.Fatalf("no 60 s timeout in the script")
+	}
+	if err := os.WriteFile(script, []byte(short), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := newMachine(t, bundle)
+	m.legacy()
+	rep := m.report()
+	// Wine's taskkill has no /T: the executor says the children may live.
+	if rep.Outcome != payload.ReportFailed || statuses(rep) != "stuck=failed after=not-run" ||
+		rep.Steps[0].Reason != "did not finish within 3s; the executor stopped it (its child processes may still run)" {
+		t.Fatalf("%s %s: %q", rep.Outcome, statuses(rep), rep.Steps[0].Reason)
+	}
+	if n, ok := m.RegQuery(`HKLM\SOFTWARE\FixstickTest\stuck_hang`, "Runs", 64); !ok || n != "0x1" {
+		t.Errorf("the stuck installer ran %q times, want once", n)
+	}
+}

@@ -9,10 +9,11 @@ import (
 
 // Programs that Windows XP SP3 lacks (or has only in Support Tools or
 // Professional): the executor must not call them. icacls is allowed only
-// behind the Vista check, with cacls as the XP path.
+// behind the Vista check, with cacls as the XP path, and taskkill (not on
+// XP Home) only with tskill as the other path.
 var missingOnXP = []string{
 	"powershell", "certutil", "timeout.exe", "timeout /", "choice.exe", "choice /", "where.exe", "setx",
-	"forfiles", "robocopy", "mklink", "bitsadmin", "wmic", "taskkill", "takeown", "fciv",
+	"forfiles", "robocopy", "mklink", "bitsadmin", "wmic", "takeown", "fciv",
 	"mshta", // present on XP, but not needed: keep the surface small
 }
 
@@ -82,6 +83,10 @@ func TestScriptUsesOnlyXP(t *testing.T) {
 	vista := strings.LastIndex(script[:max(icacls, 0)], "if (OS.major >= 6)")
 	if icacls < 0 || vista < 0 || icacls-vista > 200 || !strings.Contains(script, "cacls.exe\\\"") {
 		t.Errorf("icacls must be called only behind the OS.major >= 6 check, with cacls as the XP path")
+	}
+	taskkill := strings.Index(script, `if (fso.FileExists(sys32 + "taskkill.exe"))`)
+	if taskkill < 0 || !strings.Contains(script[taskkill:], `tskill.exe`) || strings.Count(script, "taskkill.exe") != 3 {
+		t.Errorf("taskkill must be called only when it exists, with tskill (XP Home) otherwise")
 	}
 	for _, want := range []string{"//nologo", `%~dp0fixstick.js`, "Sysnative", "exit /b"} {
 		if !strings.Contains(cmd, want) {
