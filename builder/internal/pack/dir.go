@@ -63,7 +63,10 @@ func CheckDir(dir, manifestID string, newFiles []payload.LockFile) (old *payload
 	default:
 		return nil, nil, err
 	}
-	var foreign []string
+	// WalkDir reports a link as what it is (it does not follow it): the
+	// builder writes only regular files into real folders, and a link, even
+	// at a path the old lock lists, could lead its writes elsewhere.
+	var foreign, odd []string
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -77,11 +80,13 @@ func CheckDir(dir, manifestID string, newFiles []payload.LockFile) (old *payload
 			if d.IsDir() {
 				return fs.SkipDir
 			}
-		case isReport(rel):
-			if d.IsDir() {
-				return fs.SkipDir
-			}
+		case rel == payload.ReportsDir && d.IsDir():
+			return fs.SkipDir // runners' reports: never touched
+		case rel == payload.ReportsDir && d.Type().IsRegular():
+			odd = append(odd, rel+" (a file, not a folder)")
 		case d.IsDir():
+		case !d.Type().IsRegular():
+			odd = append(odd, fmt.Sprintf("%s (%s)", rel, typeName(d.Type())))
 		case ours[rel]:
 		case holds(p, d, want[rel]):
 		default:
@@ -91,6 +96,10 @@ func CheckDir(dir, manifestID string, newFiles []payload.LockFile) (old *payload
 	})
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(odd) > 0 {
+		sort.Strings(odd)
+		return nil, nil, fmt.Errorf("folder %s holds what a bundle never does: %s: remove it, or choose an empty or new folder", dir, strings.Join(odd, ", "))
 	}
 	if len(foreign) > 0 {
 		sort.Strings(foreign)

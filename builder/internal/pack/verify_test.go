@@ -279,6 +279,46 @@ func TestWriteDirRefusesForeignFolder(t *testing.T) {
 	}
 }
 
+// A folder holding a link or a special file is refused, even at a path the
+// old lock lists or at reports: the builder writes only regular files into
+// real folders, and a link could lead its writes (or a runner's) elsewhere.
+func TestWriteDirRefusesLinks(t *testing.T) {
+	o := fixture(t)
+	b, err := Prepare(context.Background(), o, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	outside := filepath.Join(t.TempDir(), "outside")
+	os.Mkdir(outside, 0o755)
+	for name, tc := range map[string]struct {
+		rel  string
+		make func(p string) error
+		want string
+	}{
+		"listed file is a link":   {"payloads/setup/setup.exe", func(p string) error { return os.Symlink(filepath.Join(outside, "x"), p) }, "payloads/setup/setup.exe (a link)"},
+		"listed folder is a link": {"payloads/setup", func(p string) error { return os.Symlink(outside, p) }, "payloads/setup (a link)"},
+		"reports is a link":       {"reports", func(p string) error { return os.Symlink(outside, p) }, "reports (a link)"},
+		"reports is a file":       {"reports", func(p string) error { return os.WriteFile(p, nil, 0o644) }, "reports (a file, not a folder)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "stick")
+			writeBundleDir(t, fixture(t), dir)
+			p := filepath.Join(dir, filepath.FromSlash(tc.rel))
+			os.RemoveAll(p)
+			if err := tc.make(p); err != nil {
+				t.Skip(err)
+			}
+			if err := b.WriteDir(context.Background(), dir); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+			if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+				t.Errorf("written through the link: %v", ents)
+			}
+		})
+	}
+}
+
 // Rebuilding onto a stick that holds an older bundle of the same manifest
 // replaces it: new files written, old ones removed, reports kept.
 func TestWriteDirReplacesPreviousBundle(t *testing.T) {
