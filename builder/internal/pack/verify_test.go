@@ -368,6 +368,34 @@ func TestWriteZipFailureLeavesNothing(t *testing.T) {
 	}
 }
 
+// A rebuild that cannot replace the SHA-256 file (here a folder with a
+// file in it stands at its name) fails, and leaves the zip it replaced, or
+// the old one, never no zip at all.
+func TestWriteZipSidecarFailureKeepsZip(t *testing.T) {
+	b, err := Prepare(context.Background(), fixture(t), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	out := filepath.Join(t.TempDir(), "b.zip")
+	sum, _, err := b.WriteZip(context.Background(), out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(out + ".sha256")
+	os.MkdirAll(filepath.Join(out+".sha256", "x"), 0o755)
+	if _, _, err := b.WriteZip(context.Background(), out); err == nil || !strings.Contains(err.Error(), "b.zip.sha256") {
+		t.Fatalf("error %v", err)
+	}
+	if got, _, err := payload.HashFile(out); err != nil || got != sum {
+		t.Errorf("the zip is gone or changed: %v", err)
+	}
+	ents, _ := os.ReadDir(filepath.Dir(out))
+	if len(ents) != 2 {
+		t.Errorf("left behind: %v", ents)
+	}
+}
+
 // The zip is also checked against the SHA-256 file beside it, when there
 // is one: appended bytes leave every entry intact but change the zip.
 func TestVerifyZipSidecar(t *testing.T) {

@@ -6,9 +6,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -83,12 +85,19 @@ func (b *Bundle) WriteZip(ctx context.Context, out string) (sum string, size int
 	if err != nil {
 		return "", 0, fmt.Errorf("writing %s: %w", side, err)
 	}
+	// The old SHA-256 file goes first, so that a zip is never beside a
+	// SHA-256 that contradicts it: at every step there is the old pair, a
+	// zip alone (which still verifies by its lock), or the new pair. Once
+	// the new zip has replaced the old one it is never removed: it is
+	// complete and checked, and removing it would leave no zip at all.
+	if err := os.Remove(side); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", 0, fmt.Errorf("writing %s: removing the old one: %w", side, err)
+	}
 	if err := rename(tmp.Name(), out); err != nil {
 		return "", 0, fmt.Errorf("writing %s: %w", out, err)
 	}
 	if err := rename(sideTmp, side); err != nil {
-		os.Remove(out)
-		return "", 0, fmt.Errorf("writing %s: %w", side, err)
+		return "", 0, fmt.Errorf("writing %s: %w (%s is written and checked; its SHA-256 is %s)", side, err, out, sum)
 	}
 	if err := syncDir(dir); err != nil {
 		return "", 0, fmt.Errorf("writing %s: %w", out, err)
