@@ -679,3 +679,52 @@ func TestWineLegacyTimeoutStops(t *testing.T) {
 		t.Errorf("the stuck installer ran %q times, want once", n)
 	}
 }
+
+// `reboot: after` restarts even on exit code 0, and 1641 (the installer
+// restarts the computer itself) is resumed from like 3010.
+func TestWineLegacyRebootAfterAndInitiated(t *testing.T) {
+	f := getFixture(t)
+	bundle := f.build(t, []artifact{
+		{"a", "a_exit0.exe", f.fake(t, 0)}, {"b", "b_exit1641.exe", f.fake(t, 1641)}, {"c", "c_exit0.exe", f.fake(t, 0)},
+	}, `
+  - id: a
+    exe: a
+    reboot: after
+  - id: b
+    exe: b
+  - id: c
+    exe: c
+`)
+	m := newMachine(t, bundle)
+	r := m.legacy()
+	if rep := m.report(); statuses(rep) != "a=reboot-required b=not-run c=not-run" {
+		t.Fatalf("first run: %s: %s", statuses(rep), rep.Reason)
+	}
+	if !strings.Contains(r.Stdout, "exit code 0 (0x0): success; the step restarts the computer afterwards") {
+		t.Errorf("first run:\n%s", r.Stdout)
+	}
+	// wineboot runs a RunOnce entry written while it processes RunOnce in
+	// the same pass (Windows keeps it for the next logon): the restart b
+	// asks for is taken at once, and the run goes on to c.
+	m.Reboot()
+	rep := m.report()
+	if rep.Outcome != payload.ReportSuccess || statuses(rep) != "a=succeeded b=succeeded c=succeeded" {
+		t.Fatalf("after the restarts: %s %s: %s", rep.Outcome, statuses(rep), rep.Reason)
+	}
+	if got := stepOf(rep, "b").Reason; got != "exit code 1641 (0x669): reboot-initiated (the computer was restarted afterwards)" {
+		t.Errorf("b: %q", got)
+	}
+	log, err := os.ReadFile(filepath.Join(filepath.Dir(m.reportPath()), "legacy.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(log), "continuing after the restart"); n != 2 {
+		t.Errorf("%d runs after a restart, want 2:\n%s", n, log)
+	}
+	if !strings.Contains(string(log), "the installer is restarting the computer; the runner continues after the restart") {
+		t.Errorf("1641 not said:\n%s", log)
+	}
+	if runs := m.fakeRuns(); len(runs) != 3 {
+		t.Errorf("runs %+v", runs)
+	}
+}
