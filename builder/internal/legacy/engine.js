@@ -1157,9 +1157,12 @@ function parseArgs() {
     var a = WScript.Arguments;
     for (var i = 0; i < a.length; i++) {
         var s = String(a(i)).toLowerCase();
+        // START.cmd passes its arguments to runner.exe or to this script:
+        // runner.exe's "run", --yes and --reboot mean the same here.
         if (s == "/resume") OPT.resume = true;
-        else if (s == "/reboot") OPT.reboot = true;
-        else if (s == "/quiet") OPT.quiet = true;
+        else if (s == "/reboot" || s == "--reboot") OPT.reboot = true;
+        else if (s == "/quiet" || s == "--yes" || s == "-y") OPT.quiet = true;
+        else if (s == "run" && i == 0) continue;
         else if (s == "/sha256" && i + 1 < a.length) OPT.sha256.push(String(a(++i)));
         else if (s == "/watch" && i + 3 < a.length) {
             OPT.watch = { marker: String(a(i + 1)), seconds: parseInt(a(i + 2), 10), image: String(a(i + 3)) };

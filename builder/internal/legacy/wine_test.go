@@ -477,7 +477,13 @@ func TestWineLegacyFailureExplained(t *testing.T) {
     exe: after
 `)
 	m := newMachine(t, bundle)
-	r := m.legacy()
+	// runner.exe's words, as START.cmd passes them on, are understood;
+	// others are refused before anything happens.
+	if r := m.Run("cmd", "/c", `D:\legacy\run.cmd`, "plan"); r.Status != 2 || !strings.Contains(r.Stdout, "unknown option plan") {
+		t.Errorf("run.cmd plan: status %d\n%s", r.Status, r.Stdout)
+	}
+	r := m.Run("cmd", "/c", `D:\legacy\run.cmd`, "run", "--yes")
+	t.Logf("run.cmd run --yes: status %d\n%s%s", r.Status, r.Stdout, r.Stderr)
 	rep := m.report()
 	if rep.Outcome != payload.ReportFailed || statuses(rep) != "broken=failed after=not-run" || r.Status != 1 {
 		t.Fatalf("%s %s (status %d): %s", rep.Outcome, statuses(rep), r.Status, rep.Reason)
