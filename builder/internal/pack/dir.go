@@ -129,7 +129,8 @@ func holds(p string, d fs.DirEntry, f payload.LockFile) bool {
 // already there with the right content is kept (rewriting a stick is
 // slow). The lock goes last, then files of the old bundle that the new one
 // does not list are removed, and the folder is verified. reports/ is
-// never touched.
+// never touched. The bundle's temp folder may be inside dir (Prepare's
+// tmpParent): it is then removed before the check.
 func (b *Bundle) WriteDir(ctx context.Context, dir string) error {
 	old, stale, err := CheckDir(dir, b.Lock.Manifest.ID, b.Lock.Files)
 	if err != nil {
@@ -172,6 +173,14 @@ func (b *Bundle) WriteDir(ctx context.Context, dir string) error {
 	}
 	if old != nil {
 		removeStale(dir, old, b.Lock)
+	}
+	// Archives may have been extracted inside dir (when its parent is not
+	// writable): their files are copied now, and the folder would read as
+	// an extra file. The bundle cannot be written again after this.
+	if b.tmp != "" && filepath.Dir(b.tmp) == filepath.Clean(dir) {
+		if err := b.Close(); err != nil {
+			return fmt.Errorf("removing the extraction folder: %w", err)
+		}
 	}
 	r, err := Verify(dir)
 	if err != nil {
