@@ -29,13 +29,13 @@ func TestLoad(t *testing.T) {
 		}
 		return ""
 	}
-	fs, err := Load(flagDir, env)
-	if err != nil || len(fs) != 2 || string(fs[0].Data) != "MZ flag amd64" || fs[0].Path != payload.RunnerAMD64 || fs[1].Path != payload.RunnerX86 {
-		t.Fatalf("--runner-dir: %v %v", fs, err)
+	fs, from, err := Load(flagDir, env)
+	if err != nil || len(fs) != 2 || string(fs[0].Data) != "MZ flag amd64" || fs[0].Path != payload.RunnerAMD64 || fs[1].Path != payload.RunnerX86 || from != flagDir {
+		t.Fatalf("--runner-dir: %v %q %v", fs, from, err)
 	}
-	fs, err = Load("", env)
-	if err != nil || string(fs[1].Data) != "MZ env x86" {
-		t.Fatalf("%s: %v %v", EnvDir, fs, err)
+	fs, from, err = Load("", env)
+	if err != nil || string(fs[1].Data) != "MZ env x86" || from != envDir {
+		t.Fatalf("%s: %v %q %v", EnvDir, fs, from, err)
 	}
 }
 
@@ -49,7 +49,7 @@ func TestLoadRefuses(t *testing.T) {
 		"not a program": {runnerDir(t, "MZ a", "#!/bin/sh"), "is not a Windows program"},
 		"empty folder":  {t.TempDir(), "run make runner"},
 	} {
-		if _, err := Load(tc.dir, none); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, _, err := Load(tc.dir, none); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want %q", name, err, tc.want)
 		}
 	}
@@ -59,7 +59,36 @@ func TestLoadRefuses(t *testing.T) {
 		}
 		return ""
 	}
-	if _, err := Load("", bad); err == nil || !strings.Contains(err.Error(), EnvDir) {
+	if _, _, err := Load("", bad); err == nil || !strings.Contains(err.Error(), EnvDir) {
 		t.Errorf("bad %s: error %v", EnvDir, err)
+	}
+}
+
+// dist/ is trusted only at the root of this module: the nearest go.mod
+// must name fixstick.
+func TestModuleDist(t *testing.T) {
+	root := t.TempDir()
+	write := func(p, data string) {
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ours := filepath.Join(root, "ours")
+	write(filepath.Join(ours, "go.mod"), "// the project\nmodule fixstick // comment\n\ngo 1.26\n")
+	other := filepath.Join(root, "other")
+	write(filepath.Join(other, "go.mod"), "module example.com/fixstick\n")
+	nested := filepath.Join(ours, "vendor", "x")
+	write(filepath.Join(nested, "go.mod"), "module \"x\"\n")
+	for dir, want := range map[string]string{
+		filepath.Join(ours, "builder", "internal"): filepath.Join(ours, "dist"),
+		ours:                         filepath.Join(ours, "dist"),
+		filepath.Join(other, "sub"):  "",
+		filepath.Join(nested, "sub"): "",
+		root:                         "",
+	} {
+		if got := moduleDist(dir); got != want {
+			t.Errorf("moduleDist(%s) = %q, want %q", dir, got, want)
+		}
 	}
 }
