@@ -35,7 +35,7 @@ func (o *buildOptions) addFlags(e *env) *pflag.FlagSet {
 
 // runBuild fetches a manifest's artifacts and packs the bundle. The output
 // appears only once it is complete and verified.
-func runBuild(ctx context.Context, e *env, args []string) error {
+func runBuild(ctx context.Context, e *env, args []string) (err error) {
 	var o buildOptions
 	fs := o.addFlags(e)
 	fs.Usage = func() {
@@ -62,9 +62,14 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 	if note != "" {
 		fmt.Fprintf(e.stderr, "builder: note: %s\n", note)
 	}
-	runners, err := runnerbin.Load(o.runnerDir, e.getenv)
+	runners, runnersFrom, err := runnerbin.Load(o.runnerDir, e.getenv)
 	if err != nil {
 		return err
+	}
+	if runnersFrom != "" {
+		// Another runner makes another zip: say so, lest two builds of one
+		// manifest differ for no visible reason.
+		fmt.Fprintf(e.stderr, "builder: note: runner programs from %s, not built into the builder: the bundle differs from one built with them\n", runnersFrom)
 	}
 
 	adds, err := parseAdd(o.add)
@@ -116,14 +121,25 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 	if o.dir == "" && out == "" {
 		out = m.ID + ".zip"
 	}
-	target := out
+	// Archives are extracted into a temp folder on the output's disk: into
+	// the folder itself for --dir (its parent, /media/$USER say, may not
+	// be writable; WriteDir leaves the temp folder alone), beside the zip
+	// otherwise. A folder made for this is removed if the build fails.
+	tmpParent := filepath.Dir(out)
 	if o.dir != "" {
-		target = filepath.Clean(o.dir)
+		tmpParent = filepath.Clean(o.dir)
 	}
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+	made, err := mkdirAll(tmpParent)
+	if err != nil {
 		return err
 	}
-	b, err := pack.Prepare(ctx, popts, filepath.Dir(target))
+	defer func() {
+		// After b.Close (deferred below), which empties the temp folder.
+		if err != nil {
+			removeMade(made)
+		}
+	}()
+	b, err := pack.Prepare(ctx, popts, tmpParent)
 	if err != nil {
 		var ae *pack.ArchiveError
 		if errors.As(err, &ae) && !pinnedItself(m, ae.ArtifactID) {
@@ -138,6 +154,7 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 	defer b.Close()
 
 	if o.dir != "" {
+		target := filepath.Clean(o.dir)
 		if err := b.WriteDir(ctx, target); err != nil {
 			return err
 		}
@@ -151,6 +168,33 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "bundle %s written to %s (%d files, %d bytes)\n", b.Lock.Bundle, out, len(b.Lock.Files)+1, size)
 	fmt.Fprintf(e.stdout, "sha256 %s  %s (also in %s.sha256: publish it beside the zip)\n", sum, out, out)
 	return nil
+}
+
+// mkdirAll makes dir and its missing parents, and returns the folders it
+// made, the deepest first.
+func mkdirAll(dir string) ([]string, error) {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		missing = append(missing, d)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return missing, nil
+}
+
+// removeMade removes the folders mkdirAll made, as long as they are
+// empty: a failed build leaves no new folder behind, and never removes
+// what it did not make.
+func removeMade(made []string) {
+	for _, d := range made {
+		if os.Remove(d) != nil {
+			return
+		}
+	}
 }
 
 // pinnedItself reports whether the artifact's own bytes are pinned (not
