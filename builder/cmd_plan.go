@@ -23,18 +23,18 @@ const (
 // plan is what `builder plan` shows: the procedure a manifest encodes, in
 // the order the runner follows it.
 type plan struct {
-	Manifest    string      `json:"manifest"` // the file, as given
-	SHA256      string      `json:"sha256"`
-	ID          string      `json:"id"`
-	Title       string      `json:"title"`
-	Description string      `json:"description,omitempty"`
-	References  []string    `json:"references,omitempty"`
-	Steps       []planStep  `json:"steps"`
-	Totals      planTotals  `json:"totals"`
-	Placeholder planPlaceho `json:"placeholders"`
+	Manifest    string           `json:"manifest"` // the file, as given
+	SHA256      string           `json:"sha256"`
+	ID          string           `json:"id"`
+	Title       string           `json:"title"`
+	Description string           `json:"description,omitempty"`
+	References  []string         `json:"references,omitempty"`
+	Steps       []planStep       `json:"steps"`
+	Totals      planTotals       `json:"totals"`
+	Placeholder planPlaceholders `json:"placeholders"`
 }
 
-type planPlaceho struct {
+type planPlaceholders struct {
 	Bundle string `json:"bundle"`
 	Logs   string `json:"logs"`
 }
@@ -143,7 +143,7 @@ func makePlan(m *payload.Manifest) (*plan, error) {
 		Manifest: m.Path, SHA256: m.SHA256, ID: m.ID, Title: m.Title,
 		Description: strings.TrimSpace(m.Description), References: m.References,
 		Steps:       []planStep{},
-		Placeholder: planPlaceho{Bundle: planBundle + ": the folder the bundle is copied to", Logs: planLogs + ": the runner's log folder on the machine"},
+		Placeholder: planPlaceholders{Bundle: planBundle + ": the folder the bundle is copied to", Logs: planLogs + ": the runner's log folder on the machine"},
 	}
 	arts := map[string]*payload.Artifact{}
 	for i := range m.Artifacts {

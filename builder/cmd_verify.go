@@ -29,7 +29,11 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 		for _, p := range r.Problems {
 			fmt.Fprintf(e.stderr, "%s: %s\n", path, p)
 		}
-		fmt.Fprintf(e.stderr, "builder: error: %s does not match its lock (%d differences)\n", path, len(r.Problems))
+		what := "differences"
+		if len(r.Problems) == 1 {
+			what = "difference"
+		}
+		fmt.Fprintf(e.stderr, "builder: error: %s does not match its lock (%d %s)\n", path, len(r.Problems), what)
 		return &invalidError{fmt.Errorf("%s does not match its lock", path)}
 	}
 	fmt.Fprintf(e.stdout, "%s: ok: bundle %s, %d files match the lock\n", path, r.Lock.Bundle, r.Files+1)
