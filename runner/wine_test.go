@@ -471,3 +471,36 @@ func TestWineTimeoutKills(t *testing.T) {
 		t.Errorf("runs %+v", runs)
 	}
 }
+
+// TestWineInteractive double-clicks: no arguments, a person answers.
+func TestWineInteractive(t *testing.T) {
+	f := getFixture(t)
+	bundle := f.build(t, []artifact{f.fakeAs("one", "one_exit0.exe")}, `
+  - id: one
+    exe: one
+`)
+	m := newMachine(t, f, bundle)
+	ask := func(answer string) string {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), winetest.CommandTimeout)
+		defer cancel()
+		cmd := m.Command(ctx, `D:\runner.exe`)
+		cmd.Stdin = strings.NewReader(answer)
+		out, _ := cmd.CombinedOutput()
+		t.Logf("runner, answering %q:\n%s", answer, out)
+		return string(out)
+	}
+	if out := ask("n\n"); !strings.Contains(out, "Run these steps now? (y/N)") || !strings.Contains(out, "Nothing was run.") {
+		t.Errorf("declined: %s", out)
+	}
+	if runs := m.fakeRuns(); len(runs) != 0 {
+		t.Fatalf("a program ran after no: %+v", runs)
+	}
+	out := ask("y\n")
+	if rep := m.report(); rep.Outcome != payload.ReportSuccess || !strings.Contains(out, "Result: success") {
+		t.Errorf("accepted: %s: %s", rep.Outcome, out)
+	}
+	if runs := m.fakeRuns(); len(runs) != 1 {
+		t.Errorf("runs %+v", runs)
+	}
+}

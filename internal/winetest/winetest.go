@@ -354,6 +354,9 @@ type Result struct {
 func (p *Prefix) Command(ctx context.Context, program string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, p.w.Wine, append([]string{program}, args...)...)
 	cmd.Env = p.Environ()
+	// Wine's helper processes may inherit the output pipes and outlive
+	// the program: do not wait for them to close them.
+	cmd.WaitDelay = time.Second
 	return cmd
 }
 
@@ -373,7 +376,6 @@ func (p *Prefix) RunEnv(extra []string, program string, args ...string) Result {
 	cmd.Env = append(cmd.Env, extra...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	cmd.WaitDelay = time.Second
 	err := cmd.Run()
 	if errors.Is(err, exec.ErrWaitDelay) {
 		err = nil

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestCLIUsage(t *testing.T) {
+	tests := []struct {
+		args   []string
+		status int
+		out    string // in stdout or stderr
+	}{
+		{[]string{"version"}, 0, "runner.exe devel (fixstick)"},
+		{[]string{"--help"}, 0, "usage: runner [COMMAND] [flags]"},
+		{[]string{"help"}, 0, "detect    list the installed .NET Framework versions"},
+		{[]string{"frobnicate"}, 2, `runner: error: unknown command "frobnicate"`},
+		{[]string{"run", "--bogus"}, 2, "runner: error: unknown flag: --bogus"},
+		{[]string{"plan", "extra"}, 2, `runner: error: unexpected argument "extra"`},
+	}
+	for _, tc := range tests {
+		var stdout, stderr bytes.Buffer
+		status := run(context.Background(), tc.args, strings.NewReader(""), &stdout, &stderr)
+		if status != tc.status || !strings.Contains(stdout.String()+stderr.String(), tc.out) {
+			t.Errorf("runner %v: status %d\nstdout: %s\nstderr: %s\nwant status %d and %q", tc.args, status, &stdout, &stderr, tc.status, tc.out)
+		}
+	}
+}
