@@ -203,6 +203,11 @@ func (e *Engine) Run(ctx context.Context, b *Bundle, opt RunOptions) (*payload.R
 	if err := e.Sys.MkdirPrivate(p.Root); err != nil {
 		return nil, fmt.Errorf("creating the private folder %s: %w", p.Root, err)
 	}
+	lock, err := e.Sys.LockFile(filepath.Join(p.Root, "run.lock"))
+	if err != nil {
+		return nil, fmt.Errorf("another runner is already working on bundle %s on this computer (%v): wait for it to end", l.Bundle, err)
+	}
+	defer lock.Close()
 	logf, err := os.OpenFile(p.Log, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("opening the log: %w", err)
@@ -232,7 +237,7 @@ func (e *Engine) Run(ctx context.Context, b *Bundle, opt RunOptions) (*payload.R
 			j.Origin = b.Dir
 		}
 		if err := r.copyBundle(); err != nil {
-			return nil, err
+			return r.finish(fmt.Errorf("copying the bundle into %s (nothing was run): %w", p.Bundle, err))
 		}
 	}
 	if err := r.save(); err != nil {

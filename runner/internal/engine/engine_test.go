@@ -579,3 +579,49 @@ func TestDamagedJournal(t *testing.T) {
 		t.Errorf("err %v; runs %v", err, sys.runs)
 	}
 }
+
+func TestOneRunnerAtATime(t *testing.T) {
+	dir := writeBundle(t, []payload.LockStep{exeStep("one", "payloads/one/one.exe")}, bundleFile{"payloads/one/one.exe", "1"})
+	sys := newFakeSys(t)
+	e, _, _ := newEngine(t, sys)
+	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	// a second runner starts while the first runs step one
+	var second error
+	sys.programs["one.exe"] = func(context.Context, ExecSpec) (uint32, error) {
+		e2, _, _ := newEngine(t, sys)
+		b, err := e2.Open(dir)
+		if err != nil {
+			return 1, err
+		}
+		_, second = e2.Run(context.Background(), b, RunOptions{})
+		return 0, nil
+	}
+	rep, err := openRun(t, e, dir, RunOptions{})
+	if err != nil || rep.Outcome != "success" || sys.runs["one.exe"] != 1 {
+		t.Fatalf("%v %s, runs %v", err, rep.Outcome, sys.runs)
+	}
+	if second == nil || !strings.Contains(second.Error(), "another runner is already working on bundle") {
+		t.Errorf("second runner: %v", second)
+	}
+	if sys.locked[filepath.Join(p.Root, "run.lock")] {
+		t.Errorf("the lock was not released")
+	}
+}
+
+func TestCopyFailureReported(t *testing.T) {
+	dir := writeBundle(t, []payload.LockStep{exeStep("one", "payloads/one/one.exe")}, bundleFile{"payloads/one/one.exe", "1"})
+	sys := newFakeSys(t)
+	e, _, _ := newEngine(t, sys)
+	b, err := e.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the stick is pulled out after the check
+	if err := os.Remove(filepath.Join(dir, "payloads", "one", "one.exe")); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.Run(context.Background(), b, RunOptions{})
+	if err == nil || rep == nil || rep.Outcome != "failed" || !strings.Contains(rep.Reason, "copying the bundle into") || sys.runs["one.exe"] != 0 {
+		t.Fatalf("err %v, report %+v", err, rep)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path"
@@ -37,6 +38,7 @@ type fakeSys struct {
 	cmdlines  []string
 	dirs      []string
 	privDirs  []string
+	locked    map[string]bool
 	heldOpen  bool // a file is held by OpenShared while the program starts
 	startedOK bool // Started was called before the program ran
 }
@@ -119,6 +121,29 @@ func (f *fakeSys) OpenShared(p string) (io.ReadCloser, error) {
 	f.heldOpen = true
 	return heldFile{fh, f}, nil
 }
+
+// LockFile fails while the fake holds the path.
+func (f *fakeSys) LockFile(p string) (io.Closer, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.locked == nil {
+		f.locked = map[string]bool{}
+	}
+	if f.locked[p] {
+		return nil, errors.New("sharing violation")
+	}
+	f.locked[p] = true
+	return closerFunc(func() error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		delete(f.locked, p)
+		return nil
+	}), nil
+}
+
+type closerFunc func() error
+
+func (c closerFunc) Close() error { return c() }
 
 func (f *fakeSys) Exec(ctx context.Context, spec ExecSpec) (uint32, error) {
 	if !filepath.IsAbs(spec.App) && !strings.HasPrefix(spec.App, `C:\`) {

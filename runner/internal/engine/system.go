@@ -49,6 +49,10 @@ type System interface {
 	// OpenShared opens path for reading so that nobody can write to, rename
 	// or delete it while the handle is open.
 	OpenShared(path string) (io.ReadCloser, error)
+	// LockFile creates or opens path and holds it so that no other process
+	// can open it until the returned Closer is closed: one runner per
+	// bundle at a time.
+	LockFile(path string) (io.Closer, error)
 	// Exec starts a process and waits for it. It calls spec.Started once the
 	// process exists (before it runs any of its own code, when the system
 	// allows). When ctx ends, the process and its children are killed and

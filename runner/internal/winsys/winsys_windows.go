@@ -255,6 +255,22 @@ func (sys) OpenShared(path string) (io.ReadCloser, error) {
 	}
 }
 
+// LockFile opens path with no sharing at all: a second runner's open
+// fails with a sharing violation while the first holds it. The file is
+// deleted when the handle closes, even if the runner dies.
+func (sys) LockFile(path string) (io.Closer, error) {
+	p, err := windows.UTF16PtrFromString(path)
+	if err != nil {
+		return nil, err
+	}
+	h, err := windows.CreateFile(p, windows.GENERIC_READ|windows.GENERIC_WRITE, 0, nil,
+		windows.OPEN_ALWAYS, windows.FILE_ATTRIBUTE_NORMAL|windows.FILE_FLAG_DELETE_ON_CLOSE, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "lock", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(h), path), nil
+}
+
 // Exec starts the program suspended, puts it in a job object that kills
 // every process in it when the runner closes the job (so a timeout also
 // stops the installer's children), then lets it run. The command line is

@@ -253,3 +253,22 @@ func TestRunOnceAndPendingReboot(t *testing.T) {
 		t.Errorf("pending restart: before %v, after %v", before, after)
 	}
 }
+
+func TestLockFile(t *testing.T) {
+	name := filepath.Join(tempDir(t), "run.lock")
+	l, err := (sys{}).LockFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l2, err := (sys{}).LockFile(name); err == nil {
+		l2.Close()
+		t.Errorf("a second lock succeeded")
+	}
+	l.Close()
+	l2, err := (sys{}).LockFile(name)
+	if err != nil {
+		t.Errorf("lock after release: %v", err)
+	} else {
+		l2.Close()
+	}
+}
