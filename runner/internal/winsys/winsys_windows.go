@@ -229,6 +229,13 @@ func (s sys) PendingReboot() []string {
 	if r, err := s.ReadRegistry(`HKLM\SOFTWARE\Microsoft\Updates`, "UpdateExeVolatile", 64); err == nil && r.IsNum && r.Num != 0 {
 		why = append(why, "an update waits for a restart (UpdateExeVolatile)")
 	}
+	// A new computer name takes effect at the restart.
+	cn := `HKLM\SYSTEM\CurrentControlSet\Control\ComputerName\`
+	active, err1 := s.ReadRegistry(cn+"ActiveComputerName", "ComputerName", 64)
+	next, err2 := s.ReadRegistry(cn+"ComputerName", "ComputerName", 64)
+	if err1 == nil && err2 == nil && !strings.EqualFold(active.String, next.String) {
+		why = append(why, "the computer is being renamed ("+active.String+" to "+next.String+")")
+	}
 	return why
 }
 

@@ -244,6 +244,9 @@ func TestRunOnceAndPendingReboot(t *testing.T) {
 		t.Skip("this machine has a pending restart")
 	}
 	before := s.PendingReboot()
+	if underWine && len(before) != 0 {
+		t.Errorf("a fresh Wine prefix has a pending restart: %v", before)
+	}
 	if err := k.SetStringsValue("PendingFileRenameOperations", []string{`\??\C:\x.tmp`}); err != nil {
 		t.Fatal(err)
 	}
