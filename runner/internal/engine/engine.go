@@ -84,6 +84,7 @@ type Bundle struct {
 	Dir    string
 	Lock   *payload.Lock
 	Extras []string // files the lock does not list; never run
+	raw    []byte   // the lock's bytes, as checked
 }
 
 // Open reads dir's lock and verifies every file against it.
@@ -92,12 +93,12 @@ func (e *Engine) Open(dir string) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	l, err := ReadLock(abs)
+	l, raw, err := readLock(abs)
 	if err != nil {
 		return nil, err
 	}
 	extras, err := Verify(abs, l)
-	b := &Bundle{Dir: abs, Lock: l, Extras: extras}
+	b := &Bundle{Dir: abs, Lock: l, Extras: extras, raw: raw}
 	if err != nil {
 		return b, err
 	}
@@ -286,16 +287,8 @@ func (r *run) copyBundle() error {
 			return err
 		}
 	}
-	lockData, err := os.ReadFile(filepath.Join(r.b.Dir, payload.LockName))
-	if err != nil {
-		return err
-	}
-	// The lock was checked when it was read; check the bytes copied are
-	// the bytes checked.
-	if _, err := ParseLock(lockData); err != nil {
-		return fmt.Errorf("the lock changed while the runner read it: %w", err)
-	}
-	if err := writeFileAtomic(filepath.Join(r.p.Bundle, payload.LockName), lockData); err != nil {
+	// The very bytes that were checked, not the stick's file again.
+	if err := writeFileAtomic(filepath.Join(r.p.Bundle, payload.LockName), r.b.raw); err != nil {
 		return err
 	}
 	if e.Self != "" && !samePath(e.Self, r.p.Runner) {

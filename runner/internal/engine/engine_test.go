@@ -625,3 +625,26 @@ func TestCopyFailureReported(t *testing.T) {
 		t.Fatalf("err %v, report %+v", err, rep)
 	}
 }
+
+func TestPrivateLockIsTheCheckedOne(t *testing.T) {
+	dir := writeBundle(t, []payload.LockStep{exeStep("one", "payloads/one/one.exe")}, bundleFile{"payloads/one/one.exe", "1"})
+	sys := newFakeSys(t)
+	e, _, _ := newEngine(t, sys)
+	b, err := e.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked, _ := os.ReadFile(filepath.Join(dir, payload.LockName))
+	// the lock on the stick changes after the check
+	swapped := strings.Replace(string(checked), `"Test bundle"`, `"Swapped"`, 1)
+	if err := os.WriteFile(filepath.Join(dir, payload.LockName), []byte(swapped), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Run(context.Background(), b, RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	if got, _ := os.ReadFile(filepath.Join(p.Bundle, payload.LockName)); string(got) != string(checked) {
+		t.Errorf("the private lock is not the one checked:\n%s", got)
+	}
+}

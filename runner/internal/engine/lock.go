@@ -20,27 +20,34 @@ import (
 // this runner understands must not be half-obeyed) and checked for
 // everything the runner relies on later.
 func ReadLock(dir string) (*payload.Lock, error) {
+	l, _, err := readLock(dir)
+	return l, err
+}
+
+// readLock also returns the lock's bytes, so that the private copy holds
+// exactly the lock that was checked.
+func readLock(dir string) (*payload.Lock, []byte, error) {
 	name := filepath.Join(dir, payload.LockName)
 	f, err := os.Open(name)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%s not found: is %s a bundle folder?", payload.LockName, dir)
+			return nil, nil, fmt.Errorf("%s not found: is %s a bundle folder?", payload.LockName, dir)
 		}
-		return nil, fmt.Errorf("reading the lock: %w", err)
+		return nil, nil, fmt.Errorf("reading the lock: %w", err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, payload.MaxLockSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", name, err)
+		return nil, nil, fmt.Errorf("reading %s: %w", name, err)
 	}
 	if len(data) > payload.MaxLockSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes: refusing it", name, payload.MaxLockSize)
+		return nil, nil, fmt.Errorf("%s is larger than %d bytes: refusing it", name, payload.MaxLockSize)
 	}
 	l, err := ParseLock(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return l, nil
+	return l, data, nil
 }
 
 // ParseLock decodes and checks a lock's bytes.
