@@ -8,11 +8,10 @@ import (
 	"fixstick/payload"
 )
 
-// FactFound is one fact and where its evidence was found.
+// FactFound is one fact and the registry views that hold its evidence.
 type FactFound struct {
 	payload.Fact
-	Evidence string // KEY\VALUE >= N
-	Views    []int  // the registry views (64, 32) that hold it; empty: not installed
+	Views []int // 64, 32; empty: not installed
 }
 
 // DetectNetFxDetail checks every netfx fact against payload.NetFxRules in
@@ -23,14 +22,13 @@ func DetectNetFxDetail(sys System) ([]FactFound, error) {
 	var found []FactFound
 	for _, f := range payload.Facts(payload.DetectNetFx) {
 		ff := FactFound{Fact: f}
+		known := false
 		for _, view := range []int{64, 32} {
 			for _, r := range rules {
 				if r.Fact != f.Name {
 					continue
 				}
-				if ff.Evidence == "" {
-					ff.Evidence = fmt.Sprintf(`%s\%s >= %d`, r.Key, r.Value, r.Min)
-				}
+				known = true
 				yes, err := netfxHas(sys, r, view)
 				if err != nil {
 					return nil, fmt.Errorf("detect netfx: %w", err)
@@ -41,7 +39,7 @@ func DetectNetFxDetail(sys System) ([]FactFound, error) {
 				}
 			}
 		}
-		if ff.Evidence == "" {
+		if !known {
 			return nil, fmt.Errorf("detect netfx: no registry rule for fact %s", f.Name)
 		}
 		found = append(found, ff)
