@@ -504,3 +504,50 @@ func TestWineInteractive(t *testing.T) {
 		t.Errorf("runs %+v", runs)
 	}
 }
+
+// TestWinePowerCut kills every process while an installer runs (the
+// journal says "started"), then runs the bundle again: the interrupted
+// step runs again, the finished one does not, and the report says so.
+func TestWinePowerCut(t *testing.T) {
+	f := getFixture(t)
+	bundle := f.build(t, []artifact{f.fakeAs("first", "first_exit0.exe"), f.fakeAs("second", "second_hangonce.exe")}, `
+  - id: first
+    exe: first
+  - id: second
+    exe: second
+`)
+	m := newMachine(t, f, bundle)
+	ctx, cancel := context.WithTimeout(context.Background(), winetest.CommandTimeout)
+	defer cancel()
+	cmd := m.Command(ctx, `D:\runner.exe`, "run", "--yes")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for len(m.fakeRuns()) < 2 {
+		select {
+		case err := <-done:
+			t.Fatalf("the runner ended (%v) before the second step started", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	m.PowerCut()
+	<-done
+	var j engine.Journal
+	readJSONFile(t, m.HostPath(m.private("journal.json")), &j)
+	if len(j.Steps) != 2 || j.Steps[0].State != engine.StateDone || j.Steps[1].State != engine.StateStarted {
+		t.Fatalf("journal after the power cut: %+v", j.Steps)
+	}
+
+	m.runner("run", "--yes")
+	rep := m.report()
+	if rep.Outcome != payload.ReportSuccess || stepStatuses(rep) != "first=succeeded second=succeeded" ||
+		!strings.Contains(rep.Steps[1].Reason, "run again after 1 interrupted run") || !strings.Contains(rep.Reason, "step second was interrupted") {
+		t.Fatalf("%s %s: %s / %s", rep.Outcome, stepStatuses(rep), rep.Reason, rep.Steps[1].Reason)
+	}
+	runs := m.fakeRuns()
+	if len(runs) != 3 || runs[0].Exe != "first_exit0.exe" || runs[1].Exe != "second_hangonce.exe" || runs[2].Exe != "second_hangonce.exe" {
+		t.Errorf("runs %+v", runs)
+	}
+}

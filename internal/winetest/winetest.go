@@ -508,6 +508,14 @@ func (p *Prefix) RegQuery(key, value string, view int) (string, bool) {
 	return "", false
 }
 
+// PowerCut kills every process of the prefix at once, as a power cut
+// would (no RunOnce is run), and starts its persistent server again.
+func (p *Prefix) PowerCut() {
+	p.t.Helper()
+	p.Stop()
+	p.startServer()
+}
+
 // Reboot simulates a restart: every Wine process is killed (as a real
 // restart would), then `wineboot -r` runs the machine-wide RunOnce entries
 // and waits for them; the prefix's persistent server is started again.
