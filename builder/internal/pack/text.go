@@ -111,10 +111,14 @@ func readme(m *payload.Manifest, l *payload.Lock) string {
 	p("   START.cmd picks the program for this computer: runner.exe on Windows 10")
 	p("   and later, legacy\\run.cmd on Windows XP SP3 to 8.1. Each checks every file")
 	p("   of the bundle against bundle.lock.json before it runs anything.")
+	p("   On XP to 8.1 that check is a script computing SHA-256 and is slow: about")
+	p("   a minute per 18 MB (measured under Wine), so about %d minutes for this", legacyCheckMinutes(l))
+	p("   bundle, and again after a restart for what is left to run. Let it run.")
 	p("4. When a step needs a restart, the computer restarts and the bundle goes on")
 	p("   by itself after you log on again (do not remove the stick or the folder).")
 	p("5. The report is written to reports\\<COMPUTER NAME>\\report.json in this")
-	p("   folder (and a copy in the computer's ProgramData\\%s folder).", payload.Product)
+	p("   folder (and a copy in the computer's ProgramData\\%s folder; on XP,", payload.Product)
+	p("   All Users\\Application Data\\%s).", payload.Product)
 	p("")
 	p("WHAT IT DOES, STEP BY STEP")
 	p("")
@@ -159,7 +163,14 @@ func readme(m *payload.Manifest, l *payload.Lock) string {
 			default:
 				p("   Restarts the computer if the installer asks for it.")
 			}
-			p("   Stopped if it runs longer than %s.", duration(s.Timeout))
+			if s.Kind == payload.KindExe {
+				p("   Stopped if it runs longer than %s.", duration(s.Timeout))
+			} else {
+				// The legacy script can stop a program only by name, and
+				// stopping msiexec or wusa by name would stop Windows
+				// Installer itself.
+				p("   Stopped if it runs longer than %s (on Windows 10 and later only).", duration(s.Timeout))
+			}
 		}
 		p("")
 	}
@@ -199,4 +210,17 @@ func winPath(p string) string { return strings.ReplaceAll(p, "/", `\`) }
 func crlf(s string) []byte {
 	s = strings.ReplaceAll(s, "\r\n", "\n")
 	return []byte(strings.ReplaceAll(s, "\n", "\r\n"))
+}
+
+// legacyCheckMinutes estimates how long the legacy script takes to hash the
+// bundle's payloads once, at the ~300 KB/s Wine's JScript reaches here: the
+// technician should expect a long pause, not think the script hung.
+func legacyCheckMinutes(l *payload.Lock) int64 {
+	var n int64
+	for _, f := range l.Files {
+		if strings.HasPrefix(f.Path, payload.PayloadDir+"/") {
+			n += f.Size
+		}
+	}
+	return max(1, (n+18e6-1)/18e6)
 }
