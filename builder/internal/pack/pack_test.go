@@ -242,7 +242,7 @@ func TestStartCmdAndReadme(t *testing.T) {
 	}
 	for _, want := range []string{"Demo fix", "START.cmd", "Run as administrator", "3. Clean  [clean]", `payloads\tools\bin\tool.exe`,
 		`with: /q:a /c:"x.exe /u"`, "Only if ", "The computer restarts after this step.", "Stopped if it runs longer than 30 minutes.", "NOT IN THIS BUNDLE, skipped", "reports\\<COMPUTER NAME>\\report.json",
-		"published\r\n   beside it", "about 1 minutes for this", `All Users\Application Data\fixstick`} {
+		"published\r\n   beside it", "about 1 min for this", `All Users\Application Data\fixstick`} {
 		if !bytes.Contains(rd, []byte(want)) {
 			t.Errorf("README.txt lacks %q:\n%s", want, rd)
 		}

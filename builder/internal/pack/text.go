@@ -112,7 +112,7 @@ func readme(m *payload.Manifest, l *payload.Lock) string {
 	p("   and later, legacy\\run.cmd on Windows XP SP3 to 8.1. Each checks every file")
 	p("   of the bundle against bundle.lock.json before it runs anything.")
 	p("   On XP to 8.1 that check is a script computing SHA-256 and is slow: about")
-	p("   a minute per 18 MB (measured under Wine), so about %d minutes for this", legacyCheckMinutes(l))
+	p("   a minute per 18 MB (measured under Wine), so about %d min for this", legacyCheckMinutes(l))
 	p("   bundle, and again after a restart for what is left to run. Let it run.")
 	p("4. When a step needs a restart, the computer restarts and the bundle goes on")
 	p("   by itself after you log on again (do not remove the stick or the folder).")
