@@ -263,6 +263,11 @@ func TestWineRunSuccess(t *testing.T) {
     args: FIXPROP=hello
     unless: {registry: {key: 'HKLM\SOFTWARE\FixstickFixture', value: Installed, equals: "1", view: 32}}
 `)
+	// Someone planted a DLL beside an installer on the stick: it is
+	// reported, and never copied next to the installer that runs.
+	if err := os.WriteFile(filepath.Join(bundle, "payloads", "cleanup", "version.dll"), []byte("MZ planted"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	m := newMachine(t, f, bundle)
 	// .NET 3.5 "installed" by a 32-bit installer: only the 32-bit view.
 	m.RegAdd(`HKLM\SOFTWARE\Microsoft\NET Framework Setup\NDP\v3.5`, "Install", "REG_DWORD", "1", 32)
@@ -280,6 +285,12 @@ func TestWineRunSuccess(t *testing.T) {
 	}
 	if strings.Join(rep.Facts, " ") != "netfx35" {
 		t.Errorf("facts %v", rep.Facts)
+	}
+	if !strings.Contains(rep.Reason, "files not listed in the lock were ignored: payloads/cleanup/version.dll") {
+		t.Errorf("report reason %q", rep.Reason)
+	}
+	if _, err := os.Stat(m.HostPath(m.private(`b\payloads\cleanup\version.dll`))); !os.IsNotExist(err) {
+		t.Errorf("the planted DLL reached the private folder: %v", err)
 	}
 
 	// The command line reached the installer verbatim, from the private
