@@ -7,7 +7,7 @@ MANIFEST ?= manifests/netfx11sp1-kb979906.yaml
 
 RUNNERBIN := builder/internal/runnerbin/bin
 
-.PHONY: all build runner test lint bench demo bundle fuzz clean
+.PHONY: all build runner test lint bench demo bundle fuzz winres clean
 
 all: build
 
@@ -46,6 +46,12 @@ bench: build
 ## fuzz: the manifest parser's fuzz target for 5 minutes
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 5m ./builder/internal/manifest
+
+## winres: remake the runner's committed manifest and version resources (runner/rsrc_windows_*.syso)
+winres:
+	cd runner && $(GO) run github.com/tc-hib/go-winres@v0.3.3 simply --arch amd64,386 --manifest cli --admin \
+		--product-version 1.0.0.0 --file-version 1.0.0.0 --product-name fixstick --copyright "fixstick authors" \
+		--file-description "fixstick runner: repairs this computer with a bundle" --original-filename runner.exe
 
 ## bundle: build the seed bundle (needs internet access to Microsoft's servers)
 bundle: build
