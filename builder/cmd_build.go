@@ -76,6 +76,42 @@ func runBuild(ctx context.Context, e *env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	popts := pack.Options{
+		Manifest: m,
+		Runners:  runners,
+		Legacy:   legacy.Render,
+		Builder:  builderVersion(),
+		Created:  created,
+	}
+	noted := map[string]bool{} // a second run says nothing new
+	popts.Note = func(s string) {
+		if !noted[s] {
+			noted[s] = true
+			fmt.Fprintf(e.stderr, "builder: %s\n", s)
+		}
+	}
+	// Pack hashes each cached payload as it copies it, so fetch leaves
+	// that to it: one read and one hash of each file, not two. A payload
+	// that fails its pin then is dropped from the cache, and the build
+	// runs once more, fetching it again, as fetch would have done.
+	o.deferCachedHash = true
+	err = o.fetchAndPack(ctx, e, m, adds, popts)
+	var se *pack.SourceError
+	if errors.As(err, &se) {
+		again := "; fetching it again"
+		if o.offline {
+			again = "" // the next run says it is missing
+		}
+		fmt.Fprintf(e.stderr, "builder: warning: %v\nbuilder: warning: removed it from the cache%s\n", se, again)
+		err = o.fetchAndPack(ctx, e, m, adds, popts)
+	}
+	return err
+}
+
+// fetchAndPack fetches the manifest's artifacts (with adds, --add's ID and
+// PATH) and packs the bundle. A cache file that fails its pin, found by
+// Prepare (an archive) or while packing, is removed from the cache.
+func (o *buildOptions) fetchAndPack(ctx context.Context, e *env, m *payload.Manifest, adds [][2]string, popts pack.Options) (err error) {
 	f, done, err := o.fetcher(e)
 	if err != nil {
 		return err
@@ -94,16 +130,8 @@ func runBuild(ctx context.Context, e *env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	popts := pack.Options{
-		Manifest: m,
-		Sources:  map[string]pack.Source{},
-		Skipped:  map[string]string{},
-		Runners:  runners,
-		Legacy:   legacy.Render,
-		Builder:  builderVersion(),
-		Created:  created,
-		Note:     func(s string) { fmt.Fprintf(e.stderr, "builder: %s\n", s) },
-	}
+	popts.Sources = map[string]pack.Source{}
+	popts.Skipped = map[string]string{}
 	byID := map[string]fetch.Result{}
 	for _, r := range results {
 		if a, ok := added[r.ArtifactID]; ok && r.Path == "" {
@@ -115,6 +143,11 @@ func runBuild(ctx context.Context, e *env, args []string) (err error) {
 			continue
 		}
 		popts.Sources[r.ArtifactID] = pack.Source{Path: r.Path, SHA256: r.SHA256, Size: r.Size}
+	}
+	forget := func(id string) {
+		if ferr := f.Forget(byID[id]); ferr != nil {
+			fmt.Fprintf(e.stderr, "builder: warning: removing %s from the cache: %v\n", id, ferr)
+		}
 	}
 
 	out := o.output
@@ -145,13 +178,17 @@ func runBuild(ctx context.Context, e *env, args []string) (err error) {
 		if errors.As(err, &ae) && !pinnedItself(m, ae.ArtifactID) {
 			// An unpinned archive that fails its entries' pins must not
 			// stay in the cache as if it were good.
-			if ferr := f.Forget(byID[ae.ArtifactID]); ferr != nil {
-				fmt.Fprintf(e.stderr, "builder: warning: removing %s from the cache: %v\n", ae.ArtifactID, ferr)
-			}
+			forget(ae.ArtifactID)
 		}
 		return err
 	}
 	defer b.Close()
+	defer func() {
+		var se *pack.SourceError
+		if errors.As(err, &se) {
+			forget(se.ArtifactID)
+		}
+	}()
 
 	if o.dir != "" {
 		target := filepath.Clean(o.dir)

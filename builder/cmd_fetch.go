@@ -18,6 +18,9 @@ type fetchFlags struct {
 	offline bool
 	quiet   bool
 	add     []string
+	// deferCachedHash: the caller hashes cached files as it reads them
+	// (fetch.Options.DeferCachedHash); build does.
+	deferCachedHash bool
 }
 
 func (o *fetchFlags) addFlags(fs *pflag.FlagSet) {
@@ -43,7 +46,7 @@ func (o *fetchFlags) fetcher(e *env) (f *fetch.Fetcher, done func(), err error) 
 			return nil, nil, err
 		}
 	}
-	opts := fetch.Options{CacheDir: dir, Jobs: o.jobs, Offline: o.offline}
+	opts := fetch.Options{CacheDir: dir, Jobs: o.jobs, Offline: o.offline, DeferCachedHash: o.deferCachedHash}
 	done = func() {}
 	if !o.quiet {
 		r := progress.New(e.stderr, e.stderrIsTerminal, "builder: ")

@@ -77,7 +77,7 @@ func (f *Fetcher) download(ctx context.Context, t *target) (Result, error) {
 	}
 	defer unlock()
 	// Another builder may have fetched it while this one waited.
-	if r, ok, err := f.cache.lookup(t); err != nil || ok {
+	if r, ok, err := f.cache.lookup(t, false); err != nil || ok {
 		return r, err
 	}
 	d := &dl{f: f, t: t}

@@ -10,7 +10,8 @@
 //
 // A file reaches sha256/ only after it was written to a .part file, synced,
 // hashed and found to match its pin; a file that fails its pin is deleted.
-// Cache entries are hashed again before each use.
+// Cache entries are hashed again before each use: by Fetch, or, with
+// Options.DeferCachedHash, by the caller as it reads them.
 //
 // # HTTP
 //
@@ -73,6 +74,15 @@ type Options struct {
 	Offline bool
 	// Progress receives file events and byte counts; nil reports nothing.
 	Progress Reporter
+	// DeferCachedHash leaves the hashing of cached files to the caller,
+	// which reads them anyway: Fetch checks such a file only by its type
+	// and size, and returns it with Result.Unverified set. The caller must
+	// hash every byte it uses against Result.SHA256 and Size, and call
+	// Forget when they fail (pack does both while copying into the
+	// bundle). A warm rebuild then reads and hashes each payload once,
+	// not twice. Only files pinned by SHA-256 and not extracted are
+	// deferred: a SHA-1 pin, or an archive's bytes, are checked here.
+	DeferCachedHash bool
 
 	// Network limits. Tests make them tiny.
 
@@ -158,6 +168,10 @@ type Result struct {
 	Size   int64
 	// Cached is true when the file was already in the cache.
 	Cached bool
+	// Unverified is true when the cached file was not hashed
+	// (Options.DeferCachedHash): it is known only by name and size until
+	// the caller has hashed it.
+	Unverified bool
 	// Skipped, when not empty, says why an optional artifact is left out
 	// (no pin, or not supplied and nowhere to download it from).
 	Skipped string
@@ -238,7 +252,7 @@ func (f *Fetcher) Add(m *payload.Manifest, id, path string) (Result, error) {
 
 // Forget removes a fetched file and the index that points at it, for a file
 // that turned out bad after the fetch (an archive whose extract entries do
-// not match their pins).
+// not match their pins, an Unverified file that fails its pin).
 func (f *Fetcher) Forget(r Result) error {
 	return f.cache.forget(r)
 }

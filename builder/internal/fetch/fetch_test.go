@@ -219,6 +219,75 @@ func TestFetchPlainAndCached(t *testing.T) {
 	}
 }
 
+// With DeferCachedHash, a cached file pinned by SHA-256 is returned
+// unhashed (a corrupted one of the right size too: the caller's hash finds
+// it, and Forget drops it); a wrong size, a SHA-1 pin or an archive to
+// extract is still checked by Fetch.
+func TestDeferCachedHash(t *testing.T) {
+	data := randomBytes(3, 100<<10)
+	s := newServer(t, data, nil)
+	opts := testOptions(t)
+	m := manifest(data, s.URL+"/f.bin")
+	first := wantOK(t, opts, m, data)
+	if first.Unverified {
+		t.Fatal("a download is unverified")
+	}
+	lazy := opts
+	lazy.DeferCachedHash = true
+	f, err := New(lazy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetch := func() Result {
+		t.Helper()
+		rs, err := f.Fetch(context.Background(), m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rs[0]
+	}
+	bad := randomBytes(4, len(data))
+	os.WriteFile(first.Path, bad, 0o644)
+	r := fetch()
+	if !r.Cached || !r.Unverified || r.Path != first.Path || r.SHA256 != sha(data) || r.Size != int64(len(data)) {
+		t.Fatalf("deferred lookup: %+v", r)
+	}
+	if b, _ := os.ReadFile(r.Path); !bytes.Equal(b, bad) {
+		t.Fatal("the deferred lookup touched the file")
+	}
+	if err := f.Forget(r); err != nil {
+		t.Fatal(err)
+	}
+	if r = fetch(); r.Cached || r.Unverified {
+		t.Fatalf("after Forget: %+v", r)
+	}
+	checkCache(t, opts.CacheDir)
+
+	// A wrong size is seen without hashing: the file is fetched again.
+	os.WriteFile(r.Path, data[1:], 0o644)
+	if r = fetch(); r.Cached {
+		t.Fatalf("short file used: %+v", r)
+	}
+	checkCache(t, opts.CacheDir)
+
+	// An archive to extract, or a file pinned by SHA-1 only, is hashed.
+	for _, edit := range []func(a *payload.Artifact){
+		func(a *payload.Artifact) {
+			a.Extract = []payload.ExtractEntry{{Path: "x.exe", SHA256: strings.Repeat("a", 64)}}
+		},
+		func(a *payload.Artifact) { a.SHA256, a.SHA1 = "", sha1hex(data) },
+	} {
+		m = manifest(data, s.URL+"/f.bin")
+		edit(&m.Artifacts[0])
+		r = fetch()
+		os.WriteFile(r.Path, bad, 0o644)
+		if r = fetch(); r.Cached || r.Unverified {
+			t.Fatalf("%+v: corrupted entry used", m.Artifacts[0])
+		}
+		checkCache(t, opts.CacheDir)
+	}
+}
+
 func TestFetchSegmented(t *testing.T) {
 	data := randomBytes(3, 5<<20+17)
 	s := newServer(t, data, nil)

@@ -46,11 +46,14 @@ func (f *Fetcher) fetch(ctx context.Context, m *payload.Manifest) ([]Result, err
 		tasks = append(tasks, tk)
 	}
 
-	// Look in the cache first (hashing every entry again), then download
-	// what is missing, Jobs at a time.
+	// Look in the cache first (hashing every entry again, unless that is
+	// deferred to the caller), then download what is missing, Jobs at a
+	// time.
 	f.each(ctx, tasks, func(tk *task) {
-		tk.res, tk.have, tk.err = f.cache.lookup(tk.t)
-		if tk.have {
+		tk.res, tk.have, tk.err = f.cache.lookup(tk.t, f.opts.DeferCachedHash && !extracted(m, tk.idx))
+		// An unverified file is not announced as verified: the caller
+		// says what became of it.
+		if tk.have && !tk.res.Unverified {
 			f.event(Event{Kind: EventDone, ArtifactID: tk.t.id, File: tk.t.file, SHA256: tk.res.SHA256, Size: tk.res.Size, Cached: true})
 		}
 	})
@@ -114,6 +117,18 @@ func (f *Fetcher) fetch(ctx context.Context, m *payload.Manifest) ([]Result, err
 	return results, nil
 }
 
+// extracted reports whether any of the artifacts is an archive to extract:
+// the caller reads its entries, not its bytes, so its own pin is checked
+// here.
+func extracted(m *payload.Manifest, idx []int) bool {
+	for _, i := range idx {
+		if len(m.Artifacts[i].Extract) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func (tk *task) skip(results []Result, why string) {
 	tk.err = nil
 	for _, i := range tk.idx {
@@ -170,7 +185,7 @@ func (f *Fetcher) pin(ctx context.Context, m *payload.Manifest, id, path string)
 	if path != "" {
 		return f.importFile(t, path)
 	}
-	if r, ok, err := f.cache.lookup(t); err != nil || ok {
+	if r, ok, err := f.cache.lookup(t, false); err != nil || ok {
 		r.ArtifactID, r.File = a.ID, a.File
 		return r, err
 	}

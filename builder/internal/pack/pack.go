@@ -21,7 +21,10 @@ import (
 	"fixstick/payload"
 )
 
-// Source is an artifact's verified file, as fetch returns it.
+// Source is an artifact's file, as fetch returns it. Pack hashes it while
+// copying it into the bundle, and fails with a *SourceError when it does
+// not match SHA256 and Size: fetch may leave that check to pack
+// (fetch.Options.DeferCachedHash).
 type Source struct {
 	Path   string // the file in the cache
 	SHA256 string
@@ -70,12 +73,24 @@ type ArchiveError struct {
 func (e *ArchiveError) Error() string { return e.Err.Error() }
 func (e *ArchiveError) Unwrap() error { return e.Err }
 
+// SourceError is an artifact's file that did not match its pin while it
+// was packed. Nothing was written; the caller should remove the file from
+// the cache (fetch's Forget), and may fetch it again.
+type SourceError struct {
+	ArtifactID string
+	Err        error
+}
+
+func (e *SourceError) Error() string { return e.Err.Error() }
+func (e *SourceError) Unwrap() error { return e.Err }
+
 // entry is one file of the bundle, read from disk or from memory.
 type entry struct {
 	path    string
 	size    int64
 	sha256  string
 	disk    string // read from here when data is nil
+	source  string // the artifact whose Source disk is, if it is one
 	data    []byte
 	deflate bool // small generated text; payloads and programs are stored
 }
@@ -156,12 +171,12 @@ func Prepare(ctx context.Context, o Options, tmpParent string) (_ *Bundle, err e
 				b.entries = append(b.entries, entry{path: payload.PayloadPath(a.ID, x.Path), size: x.Size, sha256: x.SHA256, disk: x.Disk})
 			}
 		default:
-			// fetch verified the file against its pin; check that this is
-			// the file the manifest pins, not some other cached file.
+			// Check that this is the file the manifest pins, not some other
+			// cached file; its bytes are hashed as they are packed.
 			if (a.SHA256 != "" && src.SHA256 != a.SHA256) || (a.Size > 0 && src.Size != a.Size) || !payload.IsHex(src.SHA256, 64) {
 				return nil, fmt.Errorf("artifact %s: the fetched file %s does not match the manifest's pin", a.ID, src.Path)
 			}
-			b.entries = append(b.entries, entry{path: payload.PayloadPath(a.ID, a.File), size: src.Size, sha256: src.SHA256, disk: src.Path})
+			b.entries = append(b.entries, entry{path: payload.PayloadPath(a.ID, a.File), size: src.Size, sha256: src.SHA256, disk: src.Path, source: a.ID})
 		}
 	}
 

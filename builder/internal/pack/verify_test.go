@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -353,18 +354,30 @@ func TestWriteZipFailureLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	// The cached installer changes after fetch verified it: shorter, or
-	// the same size with one byte changed.
+	// The cached installer does not match its pin (fetch may leave the
+	// hashing to pack): shorter, or the same size with one byte changed.
+	// The error names the artifact, for the caller to drop it from the
+	// cache.
 	for _, data := range [][]byte{[]byte("MZ short"), append([]byte("Mz"), setupData[2:]...)} {
 		os.WriteFile(o.Sources["setup"].Path, data, 0o644)
 		dir := t.TempDir()
 		out := filepath.Join(dir, "b.zip")
-		if _, _, err := b.WriteZip(context.Background(), out); err == nil || !strings.Contains(err.Error(), "changed since it was verified") {
+		_, _, err := b.WriteZip(context.Background(), out)
+		var se *SourceError
+		if !errors.As(err, &se) || se.ArtifactID != "setup" || !strings.Contains(err.Error(), "does not match its pin") {
 			t.Fatalf("error %v", err)
 		}
 		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 			t.Errorf("left behind: %v", ents)
 		}
+		stick := filepath.Join(dir, "stick")
+		if err := b.WriteDir(context.Background(), stick); !errors.As(err, &se) || se.ArtifactID != "setup" {
+			t.Fatalf("--dir error %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(stick, payload.LockName)); !os.IsNotExist(err) {
+			t.Errorf("the folder claims to be a bundle: %v", err)
+		}
+		os.RemoveAll(stick)
 	}
 }
 

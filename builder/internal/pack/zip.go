@@ -136,9 +136,9 @@ func (b *Bundle) writeZip(ctx context.Context, w io.Writer) ([]*zip.FileHeader, 
 }
 
 // copyTo writes the entry's bytes to w, hashing them on the way: the
-// bundle gets exactly the bytes the lock pins, even if the cache file
-// changed after it was verified. The hash runs on another goroutine,
-// beside the copy.
+// bundle gets exactly the bytes the lock pins, whether or not fetch hashed
+// the cache file (it may leave that to this pass), and even if the file
+// changed since. The hash runs on another goroutine, beside the copy.
 func (e *entry) copyTo(w io.Writer, buf []byte) error {
 	if e.data != nil {
 		_, err := w.Write(e.data)
@@ -157,8 +157,11 @@ func (e *entry) copyTo(w io.Writer, buf []byte) error {
 		return fmt.Errorf("%s: reading %s: %w", e.path, e.disk, err)
 	}
 	if sum := h.sum(); n != e.size || sum != e.sha256 {
-		return fmt.Errorf("%s: %s changed since it was verified: %w", e.path, e.disk,
-			&payload.ChecksumError{Name: e.disk, Want: e.sha256, Got: sum, WantSize: e.size, GotSize: n})
+		err := &payload.ChecksumError{Name: e.disk, Want: e.sha256, Got: sum, WantSize: e.size, GotSize: n}
+		if e.source != "" {
+			return &SourceError{ArtifactID: e.source, Err: fmt.Errorf("%s: the file of artifact %s does not match its pin: %w", e.path, e.source, err)}
+		}
+		return fmt.Errorf("%s: %s changed since it was verified: %w", e.path, e.disk, err)
 	}
 	return nil
 }
