@@ -258,19 +258,27 @@ func (a *asyncHash) stop() {
 	}
 }
 
-// hashWriter writes to a file and hashes what it wrote.
+// hashWriter writes to a file and hashes what it wrote. Every
+// writebackChunk bytes it has the kernel start writing them to the disk.
 type hashWriter struct {
-	f io.Writer
-	n int64
+	f       *os.File
+	n       int64
+	flushed int64 // bytes handed to startWriteback
 	*asyncHash
 }
 
-func newHashWriter(f io.Writer) *hashWriter { return &hashWriter{f: f, asyncHash: newAsyncHash()} }
+const writebackChunk = 8 << 20
+
+func newHashWriter(f *os.File) *hashWriter { return &hashWriter{f: f, asyncHash: newAsyncHash()} }
 
 func (w *hashWriter) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
 	w.n += int64(n)
 	w.asyncHash.Write(p[:n])
+	if w.n-w.flushed >= writebackChunk {
+		startWriteback(w.f, w.flushed, w.n-w.flushed)
+		w.flushed = w.n
+	}
 	return n, err
 }
 
