@@ -145,7 +145,7 @@ func (b *Bundle) WriteDir(ctx context.Context, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	buf := make([]byte, copyBufSize)
+	c := newCopier()
 	dirs := map[string]bool{}
 	var lock *entry
 	for i := range b.entries {
@@ -157,13 +157,13 @@ func (b *Bundle) WriteDir(ctx context.Context, dir string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := writeDirFile(dir, e, buf, dirs); err != nil {
+		if err := writeDirFile(dir, e, c, dirs); err != nil {
 			return err
 		}
 	}
 	// The lock last: until it is in place, the folder does not claim to be
 	// the new bundle, and verify says which files are not yet right.
-	if err := writeDirFile(dir, lock, buf, dirs); err != nil {
+	if err := writeDirFile(dir, lock, c, dirs); err != nil {
 		return err
 	}
 	for d := range dirs {
@@ -192,7 +192,7 @@ func (b *Bundle) WriteDir(ctx context.Context, dir string) error {
 	return nil
 }
 
-func writeDirFile(root string, e *entry, buf []byte, dirs map[string]bool) error {
+func writeDirFile(root string, e *entry, c *copier, dirs map[string]bool) error {
 	dst := filepath.Join(root, filepath.FromSlash(e.path))
 	parent := filepath.Dir(dst)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -208,7 +208,7 @@ func writeDirFile(root string, e *entry, buf []byte, dirs map[string]bool) error
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", dst, err)
 	}
-	err = e.copyTo(f, buf)
+	err = e.copyTo(f, c)
 	if err == nil {
 		err = f.Chmod(0o644)
 	}

@@ -27,9 +27,14 @@ import (
 // its zip writer in a defer that drops the error, so a failed central
 // directory write (disk full) would go unreported.
 
-// copyBufSize is the copy buffer: large enough that a 231 MB installer is
-// a few hundred reads, small enough for the 64 MiB memory budget.
-const copyBufSize = 1 << 20
+// Payloads are copied in copyBufSize pieces, copyBufs of them in flight
+// (4 MiB): large enough that a 231 MB installer is a few hundred reads,
+// and that hashing and writing rarely wait for each other, small enough
+// for the 64 MiB memory budget.
+const (
+	copyBufSize = 1 << 20
+	copyBufs    = 4
+)
 
 // WriteZip writes the bundle as a zip at out, and its SHA-256 beside it in
 // out.sha256 (sha256sum's format). The zip goes to a temp file in out's
@@ -109,7 +114,7 @@ func (b *Bundle) WriteZip(ctx context.Context, out string) (sum string, size int
 // writes the central directory; its error is the one that matters.
 func (b *Bundle) writeZip(ctx context.Context, w io.Writer) ([]*zip.FileHeader, error) {
 	zw := zip.NewWriter(w)
-	buf := make([]byte, copyBufSize)
+	c := newCopier()
 	headers := make([]*zip.FileHeader, 0, len(b.entries))
 	for _, e := range b.entries {
 		if err := ctx.Err(); err != nil {
@@ -124,7 +129,7 @@ func (b *Bundle) writeZip(ctx context.Context, w io.Writer) ([]*zip.FileHeader, 
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", e.path, err)
 		}
-		if err := e.copyTo(ew, buf); err != nil {
+		if err := e.copyTo(ew, c); err != nil {
 			return nil, err
 		}
 		headers = append(headers, fh)
@@ -138,8 +143,8 @@ func (b *Bundle) writeZip(ctx context.Context, w io.Writer) ([]*zip.FileHeader, 
 // copyTo writes the entry's bytes to w, hashing them on the way: the
 // bundle gets exactly the bytes the lock pins, whether or not fetch hashed
 // the cache file (it may leave that to this pass), and even if the file
-// changed since. The hash runs on another goroutine, beside the copy.
-func (e *entry) copyTo(w io.Writer, buf []byte) error {
+// changed since.
+func (e *entry) copyTo(w io.Writer, c *copier) error {
 	if e.data != nil {
 		_, err := w.Write(e.data)
 		return err
@@ -149,14 +154,11 @@ func (e *entry) copyTo(w io.Writer, buf []byte) error {
 		return fmt.Errorf("%s: %w", e.path, err)
 	}
 	defer f.Close()
-	h := newAsyncHash()
-	defer h.stop()
-	// Hide f's WriteTo, which would copy in 32 KiB pieces.
-	n, err := io.CopyBuffer(io.MultiWriter(w, h), io.LimitReader(struct{ io.Reader }{f}, e.size+1), buf)
+	n, sum, err := c.copy(w, io.LimitReader(f, e.size+1))
 	if err != nil {
-		return fmt.Errorf("%s: reading %s: %w", e.path, e.disk, err)
+		return fmt.Errorf("%s: copying %s: %w", e.path, e.disk, err)
 	}
-	if sum := h.sum(); n != e.size || sum != e.sha256 {
+	if n != e.size || sum != e.sha256 {
 		err := &payload.ChecksumError{Name: e.disk, Want: e.sha256, Got: sum, WantSize: e.size, GotSize: n}
 		if e.source != "" {
 			return &SourceError{ArtifactID: e.source, Err: fmt.Errorf("%s: the file of artifact %s does not match its pin: %w", e.path, e.source, err)}
@@ -164,6 +166,55 @@ func (e *entry) copyTo(w io.Writer, buf []byte) error {
 		return fmt.Errorf("%s: %s changed since it was verified: %w", e.path, e.disk, err)
 	}
 	return nil
+}
+
+// copier copies a file to a writer while another goroutine hashes it,
+// both from the same buffers (neither changes them): a buffer is filled
+// again only once it is hashed and written. No byte is copied in memory
+// for the hash, and on two cores hashing runs beside reading and writing.
+type copier struct{ free chan []byte }
+
+func newCopier() *copier {
+	c := &copier{free: make(chan []byte, copyBufs)}
+	for i := 0; i < copyBufs; i++ {
+		c.free <- make([]byte, copyBufSize)
+	}
+	return c
+}
+
+// copy copies r to w and returns the bytes copied and their SHA-256. Every
+// buffer is back in c.free when it returns.
+func (c *copier) copy(w io.Writer, r io.Reader) (n int64, sum string, err error) {
+	h := sha256.New()
+	todo := make(chan []byte, copyBufs)
+	done := make(chan struct{})
+	go func() {
+		for p := range todo {
+			h.Write(p)
+			c.free <- p[:cap(p)]
+		}
+		close(done)
+	}()
+	for {
+		b := <-c.free
+		k, rerr := r.Read(b)
+		if k > 0 {
+			todo <- b[:k]
+			_, err = w.Write(b[:k])
+			n += int64(k)
+		} else {
+			c.free <- b
+		}
+		if err == nil && rerr != io.EOF {
+			err = rerr
+		}
+		if err != nil || rerr == io.EOF {
+			break
+		}
+	}
+	close(todo)
+	<-done
+	return n, hex.EncodeToString(h.Sum(nil)), err
 }
 
 // checkZip re-opens the written zip and checks its central directory
