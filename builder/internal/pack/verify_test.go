@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"fixstick/payload"
 )
@@ -358,7 +359,7 @@ func TestWriteZipFailureLeavesNothing(t *testing.T) {
 	// hashing to pack): shorter, or the same size with one byte changed.
 	// The error names the artifact, for the caller to drop it from the
 	// cache.
-	for _, data := range [][]byte{[]byte("MZ short"), append([]byte("Mz"), setupData[2:]...)} {
+	for _, data := range [][]byte{[]byte("MZ short"), append([]byte("Mz"), setupData[2:]...), append(setupData, 'x')} {
 		os.WriteFile(o.Sources["setup"].Path, data, 0o644)
 		dir := t.TempDir()
 		out := filepath.Join(dir, "b.zip")
@@ -465,5 +466,47 @@ func TestStaleFilesIgnoreCase(t *testing.T) {
 	cur := &payload.Lock{Files: []payload.LockFile{{Path: "payloads/a/setup.exe"}}}
 	if got := staleFiles(old, cur); len(got) != 1 || got[0] != "payloads/a/old.txt" {
 		t.Errorf("stale %q, want only payloads/a/old.txt", got)
+	}
+}
+
+type failingWriter struct{ left int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.left {
+		n := w.left
+		w.left = 0
+		return n, errors.New("disk full")
+	}
+	w.left -= len(p)
+	return len(p), nil
+}
+
+// The copier hashes what it copies, whatever the read sizes, and a write
+// that fails mid-way loses none of its buffers (the next copy would wait
+// for them for ever).
+func TestCopier(t *testing.T) {
+	data := make([]byte, 3*copyBufSize+12345)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	c := newCopier()
+	var buf bytes.Buffer
+	n, sum, err := c.copy(&buf, iotest.HalfReader(bytes.NewReader(data)))
+	if err != nil || n != int64(len(data)) || sum != hashBytes(data) || !bytes.Equal(buf.Bytes(), data) {
+		t.Fatalf("copy: %d bytes, %v", n, err)
+	}
+	for _, left := range []int{0, 100, copyBufSize + 1} {
+		if _, _, err := c.copy(&failingWriter{left: left}, bytes.NewReader(data)); err == nil || err.Error() != "disk full" {
+			t.Fatalf("failing writer: %v", err)
+		}
+		if len(c.free) != copyBufs {
+			t.Fatalf("%d buffers back, want %d", len(c.free), copyBufs)
+		}
+	}
+	if _, _, err := c.copy(io.Discard, iotest.ErrReader(errors.New("bad sector"))); err == nil || err.Error() != "bad sector" {
+		t.Fatalf("failing reader: %v", err)
+	}
+	if len(c.free) != copyBufs {
+		t.Fatalf("%d buffers back, want %d", len(c.free), copyBufs)
 	}
 }
