@@ -90,11 +90,14 @@ func runBuild(ctx context.Context, e *env, args []string) (err error) {
 			fmt.Fprintf(e.stderr, "builder: %s\n", s)
 		}
 	}
-	// Pack hashes each cached payload as it copies it, so fetch leaves
-	// that to it: one read and one hash of each file, not two. A payload
-	// that fails its pin then is dropped from the cache, and the build
-	// runs once more, fetching it again, as fetch would have done.
-	o.deferCachedHash = true
+	// Pack hashes each cached payload as it copies it into the zip, so
+	// fetch leaves that to it: one read and one hash of each file, not
+	// two. A payload that fails its pin then is dropped from the cache,
+	// and the build runs once more, fetching it again, as fetch would
+	// have done. --dir may keep a file already on the stick without
+	// reading the cache's copy, so fetch checks the cache then (the stick
+	// is far slower than the hashing anyway).
+	o.deferCachedHash = o.dir == ""
 	err = o.fetchAndPack(ctx, e, m, adds, popts)
 	var se *pack.SourceError
 	if errors.As(err, &se) {
