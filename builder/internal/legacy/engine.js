@@ -173,6 +173,25 @@ function runHidden(cmdline) {
     return sh.Run(cmdline, 0, true) >>> 0;
 }
 
+// cmdC is the start of a command line that runs the rest through cmd.exe:
+// /d skips the AutoRun commands a registry entry may add, /v:off keeps !
+// as typed. cmd /c "..." drops the outer quotes and runs the rest as typed.
+function cmdC() {
+    return "\"" + expand("%SystemRoot%") + "\\System32\\cmd.exe\" /d /v:off /c ";
+}
+
+// capture runs a System32 program with args, with no window, and returns
+// {rc, out}: its exit code and what it printed, in the ANSI code page.
+// The output goes through a file in TEMP: WSH on Wine cannot read a
+// child's output.
+function capture(program, args) {
+    var out = expand("%TEMP%") + "\\fixstick-output.txt";
+    if (fso.FileExists(out)) fso.DeleteFile(out, true);
+    var rc = runHidden(cmdC() + "\"\"" + expand("%SystemRoot%") + "\\System32\\" + program + "\" " + args +
+        " >\"" + out + "\" 2>&1\"");
+    return { rc: rc, out: fso.FileExists(out) ? readText(out) : "" };
+}
+
 // ------------------------------------------------------------ SHA-256 --
 // Windows XP ships no SHA-256 tool a script can call (no certutil
 // -hashfile, no PowerShell, no .NET), so the hash is computed here. Bytes
@@ -353,29 +372,69 @@ function privateRoot() {
 }
 
 // restrict lets only SYSTEM and the Administrators group reach folder p,
-// without inherited permissions. icacls (Vista and later) takes the
-// well-known SIDs; XP's cacls only takes names, which are translated on
-// non-English Windows, so they are looked up by SID through WMI.
+// on every run: the folder may have been made before, by anyone (a
+// limited user may create folders in All Users\Application Data). It
+// returns "" or why p is not restricted; nothing runs unless it is.
+// icacls (Vista and later) takes the well-known SIDs and removes
+// inherited entries. XP's cacls takes only names, which are translated on
+// non-English Windows, so they are looked up by SID through WMI; cacls
+// replaces a list only after asking "Are you sure (Y/N)?", whose answer
+// letter is translated too, so the entries are edited (/E, which never
+// asks): SYSTEM and Administrators get full control, every other name
+// the list shows is removed, and the list is read back to check.
 function restrict(p) {
     var sys32 = expand("%SystemRoot%") + "\\System32\\";
     var rc;
     if (OS.major >= 6) {
         rc = runHidden("\"" + sys32 + "icacls.exe\" \"" + p + "\" /inheritance:r /grant:r *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F");
-        if (rc != 0) note("icacls could not restrict " + p + " (exit code " + rc + ")");
-        return;
+        return rc == 0 ? "" : "icacls could not restrict " + p + " (exit code " + rc + ")";
     }
-    var admins = accountName("Win32_Group", "S-1-5-32-544", "Administrators");
-    var system = accountName("Win32_SystemAccount", "S-1-5-18", "SYSTEM");
-    // cacls asks "Are you sure (Y/N)?" when it replaces a folder's list.
-    rc = runHidden("\"" + expand("%SystemRoot%") + "\\System32\\cmd.exe\" /c echo y| \"" + sys32 + "cacls.exe\" \"" + p + "\" /T /G \"" +
-        admins + "\":F \"" + system + "\":F");
-    if (rc != 0) note("cacls could not restrict " + p + " (exit code " + rc + ")");
+    var keep = [accountName("Win32_Group", "S-1-5-32-544", "Administrators"), accountName("Win32_SystemAccount", "S-1-5-18", "SYSTEM")];
+    var cacls = "\"" + p + "\" /T /E ";
+    rc = capture("cacls.exe", cacls + "/G \"" + keep[0] + "\":F \"" + keep[1] + "\":F").rc;
+    if (rc != 0) return "cacls could not give " + keep.join(" and ") + " full control of " + p + " (exit code " + rc + ")";
+    var others = aclOthers(p, keep);
+    for (var i = 0; others !== null && i < others.length; i++) capture("cacls.exe", cacls + "/R \"" + others[i] + "\"");
+    others = aclOthers(p, keep);
+    if (others === null) return "cacls did not show the permissions of " + p;
+    if (others.length > 0) return p + " also lets in " + others.join(", ") + ", and cacls could not remove them";
+    return "";
+}
+
+// aclOthers returns the names other than keep that the permissions of
+// folder p list, as cacls shows them, or null when it shows none. cacls
+// prints "<p> NAME:PERM" and then one "NAME:PERM" per line (account names
+// cannot hold ":"); lines without ":" continue a "(special access:)" entry.
+// Names are compared without their domain (BUILTIN\, NT AUTHORITY\, both
+// translated), and characters outside ASCII as "?": cacls writes in the
+// OEM code page, this script reads the ANSI one.
+function aclOthers(p, keep) {
+    var r = capture("cacls.exe", "\"" + p + "\"");
+    if (r.rc != 0) return null;
+    var ascii = function (x) { return String(x).replace(/[^\x20-\x7e]/g, "?").toLowerCase(); };
+    var lines = r.out.split(/\r?\n/), head = ascii(p), found = false, others = [], seen = {};
+    for (var i = 0; i < lines.length; i++) {
+        var l = lines[i];
+        if (ascii(l.substring(0, head.length)) == head) l = l.substring(head.length);
+        var at = l.indexOf(":");
+        if (at < 0) continue;
+        var name = trim(l.substring(0, at));
+        if (name == "") continue;
+        found = true;
+        var bare = ascii(name.replace(/^.*\\/, "")), ours = false;
+        for (var k = 0; k < keep.length; k++) if (bare == ascii(keep[k])) ours = true;
+        if (!ours && !seen[name]) {
+            seen[name] = true;
+            others.push(name);
+        }
+    }
+    return found ? others : null;
 }
 
 function accountName(cls, sid, fallback) {
     try {
         var wmi = GetObject("winmgmts:{impersonationLevel=impersonate}!\\\\.\\root\\cimv2");
-        var e = new Enumerator(wmi.ExecQuery("SELECT Name FROM " + cls + " WHERE SID='" + sid + "'"));
+        var e = new Enumerator(wmi.ExecQuery("SELECT Name FROM " + cls + " WHERE SID='" + sid + "' AND LocalAccount=TRUE"));
         if (!e.atEnd()) return e.item().Name;
     } catch (x) { }
     return fallback;
@@ -398,15 +457,26 @@ function viewFlag(view) {
     return view == 32 ? " /reg:32" : "";
 }
 
+var VIEWS_CHECKED = false;
+
 // regQuery runs reg query with args and returns null (not found) or the
-// value lines as [{name, type, data}].
+// value lines as [{name, type, data}]. It throws when reg.exe cannot read
+// the other view: the reg.exe of XP x64 and Server 2003 knows /reg:32 and
+// /reg:64 only with a hotfix, and refuses them as it refuses a key that
+// does not exist (exit code 1, translated text).
 function regQuery(args) {
-    var out = expand("%TEMP%") + "\\fixstick-reg-query.txt";
-    if (fso.FileExists(out)) fso.DeleteFile(out, true);
-    var rc = runHidden("\"" + expand("%SystemRoot%") + "\\System32\\cmd.exe\" /c \"\"" + expand("%SystemRoot%") + "\\System32\\reg.exe\" query " +
-        args + " >\"" + out + "\" 2>&1\"");
-    if (rc != 0) return null;
-    var lines = readText(out).split(/\r?\n/), vals = [];
+    var r = capture("reg.exe", "query " + args);
+    if (r.rc != 0 && !VIEWS_CHECKED && / \/reg:(32|64)$/.test(args)) {
+        var flag = args.substring(args.length - 7);
+        if (capture("reg.exe", "query \"HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\" /v CurrentVersion " + flag).rc != 0) {
+            throw new Error("reg.exe on this computer cannot read the " + flag.substring(5) + "-bit registry view (reg query " +
+                flag + " says: " + trim(r.out) + "); install the reg.exe hotfix for /reg:32 and /reg:64, or run the " +
+                "bundle on a computer whose reg.exe has them");
+        }
+        VIEWS_CHECKED = true;
+    }
+    if (r.rc != 0) return null;
+    var lines = r.out.split(/\r?\n/), vals = [];
     for (var i = 0; i < lines.length; i++) {
         var m = /^(\s+)(.*?)\s+(REG_[A-Z0-9_]+)(.*)$/.exec(lines[i]);
         if (!m) continue;
@@ -430,7 +500,10 @@ function regValue(key, value, view) {
     var v = null, i;
     if (value == "") {
         var d = regQuery("\"" + key + "\" /ve" + viewFlag(view));
-        if (d && d.length > 0 && d[0].data != "(value not set)") v = d[0];
+        // English Vista and later say "(value not set)" for a default
+        // value that does not exist; XP's reg.exe prints it as empty, so
+        // there an empty default counts as not set.
+        if (d && d.length > 0 && d[0].data != "(value not set)" && !(OS.major < 6 && d[0].data == "")) v = d[0];
     } else {
         var vals = regKey(key, view);
         if (vals === null) return null;
@@ -782,6 +855,10 @@ function setRunOnce(command) {
         reg("delete \"" + RUNONCE + "\" /v \"" + name + "\" /f");
         return;
     }
+    // Windows runs RunOnce commands of at most 260 characters; Render
+    // refuses ids that make it longer with the usual folder names.
+    if (command.length > 260) throw new Error("the command that continues the run is " + command.length +
+        " characters long, and Windows runs RunOnce commands of at most 260: " + command);
     // reg add takes the data as one argument: its quotes are escaped with
     // a backslash. Runs of backslashes before a quote would need doubling;
     // the command has none there.
@@ -916,7 +993,7 @@ function durationString(sec) {
 function startWatch(marker, seconds, image) {
     var files = [marker + ".done", marker + ".timeout", marker + ".tree"];
     for (var i = 0; i < files.length; i++) if (fso.FileExists(files[i])) fso.DeleteFile(files[i], true);
-    sh.Run("\"" + expand("%SystemRoot%") + "\\System32\\cmd.exe\" /c \"\"" + P.bundle + "\\legacy\\run.cmd\" /watch \"" +
+    sh.Run(cmdC() + "\"\"" + P.bundle + "\\legacy\\run.cmd\" /watch \"" +
         marker + "\" " + seconds + " \"" + image + "\"\"", 0, false);
 }
 
@@ -1034,8 +1111,7 @@ function runStep(i, st, js) {
 
 // reboot registers the run after the restart, and restarts when allowed.
 function reboot(initiated) {
-    // cmd /c "..." drops the outer quotes and runs the rest as typed.
-    var cmd = "\"" + expand("%SystemRoot%") + "\\System32\\cmd.exe\" /c \"\"" + P.bundle + "\\legacy\\run.cmd\" /resume /quiet" +
+    var cmd = cmdC() + "\"\"" + P.bundle + "\\legacy\\run.cmd\" /resume /quiet" +
         (OPT.reboot ? " /reboot" : "") + "\"";
     REPORT.outcome = "reboot-required";
     try {
@@ -1115,11 +1191,19 @@ function steps() {
     }
 }
 
-// isElevated tries to write where only administrators may.
+// isElevated asks fsutil, which answers only an administrator (on Vista
+// and later, only an elevated one). A write to HKLM\SOFTWARE would prove
+// nothing: XP's Power Users may write there. Wine's fsutil knows no
+// "dirty" command (it lists only "hardlink") and every Wine process is an
+// administrator: there, and only there, the write decides, and only what
+// it wrote is removed.
 function isElevated() {
-    var k = "\"HKLM\\SOFTWARE\\" + PRODUCT + "\"";
+    var r = capture("fsutil.exe", "dirty query " + expand("%SystemDrive%"));
+    if (r.rc == 0) return true;
+    if (/\bdirty\b/i.test(r.out) || !/\bhardlink\b/i.test(r.out)) return false;
+    var k = "\"HKLM\\SOFTWARE\\" + PRODUCT + "\"", had = reg("query " + k) == 0;
     if (reg("add " + k + " /v elevation-check /t REG_DWORD /d 1 /f") != 0) return false;
-    reg("delete " + k + " /f");
+    reg("delete " + k + (had ? " /v elevation-check" : "") + " /f");
     return true;
 }
 
@@ -1221,9 +1305,12 @@ function main() {
     var root = privateRoot() + "\\" + ID;
     P = { root: root, bundle: root + "\\b", journal: root + "\\" + JOURNAL_NAME, log: root + "\\" + LOG_NAME,
         logs: root + "\\logs", work: root + "\\w" };
-    var fresh = !fso.FolderExists(privateRoot());
     ensureFolder(root);
-    if (fresh) restrict(privateRoot());
+    var open = restrict(privateRoot());
+    if (open != "") {
+        return refuse(here, "the private folder is not private: " + open + ". Nothing was run. Delete " + privateRoot() +
+            " as an administrator (other bundles' journals are in it), then run the bundle again");
+    }
     LOGFILE = fso.OpenTextFile(P.log, 8, true, 0);
     say("Windows " + OS.major + "." + OS.minor + "." + OS.build + (OS.sp ? " " + OS.sp : "") + ", " + OS.arch);
     J = loadJournal();

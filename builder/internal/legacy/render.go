@@ -77,6 +77,11 @@ func check(l *payload.Lock) error {
 	if err := payload.CheckName(l.Bundle); err != nil || strings.ContainsAny(l.Bundle, `% "`) {
 		return fmt.Errorf("bundle id %q cannot name a folder", l.Bundle)
 	}
+	if n := len(resumeCommand(l.Bundle)) + resumeMargin; n > maxRunOnce {
+		return fmt.Errorf("bundle id %q is too long: the command that continues the bundle after a restart would be "+
+			"about %d characters, and Windows runs RunOnce commands of at most %d; shorten the manifest id to at most %d characters",
+			l.Bundle, n, maxRunOnce, len(l.Bundle)-(n-maxRunOnce))
+	}
 	for _, s := range l.Steps {
 		if strings.ContainsRune(s.Args, 0) {
 			return fmt.Errorf("step %s: the arguments hold a NUL character", s.ID)
@@ -110,6 +115,26 @@ func checkCond(c *payload.Condition) error {
 		}
 	}
 	return checkCond(c.Not)
+}
+
+// maxRunOnce is the longest command a RunOnce value may hold: "Commands
+// are limited to 260 characters" (Microsoft, "Run and RunOnce Registry
+// Keys").
+const maxRunOnce = 260
+
+// resumeMargin leaves room for folders longer than the English defaults
+// resumeCommand assumes: "Dokumente und Einstellungen" is 5 characters
+// longer than "Documents and Settings", and Windows may live elsewhere
+// than C:\WINDOWS.
+const resumeMargin = 24
+
+// resumeCommand is the command the executor writes to RunOnce before a
+// restart (engine.js, reboot) on XP with English folder names, where it
+// is longest: the private folder is under All Users\Application Data, and
+// the bundle id is the manifest id plus "-" and 12 hex digits.
+func resumeCommand(manifestID string) string {
+	return `"C:\WINDOWS\System32\cmd.exe" /d /v:off /c ""C:\Documents and Settings\All Users\Application Data\fixstick\` +
+		manifestID + "-" + strings.Repeat("0", 12) + `\b\legacy\run.cmd" /resume /quiet /reboot"`
 }
 
 type writer struct{ b *strings.Builder }
@@ -490,7 +515,7 @@ rem   /quiet   ask nothing
 rem   /sha256 FILE  print a file's SHA-256 as this script computes it, and
 rem            how long it took (needs no administrator rights)
 rem START.cmd, which calls this file, waits for a key at the end.
-setlocal
+setlocal DisableDelayedExpansion
 rem Without this, ShellExecute on XP SP2 and later asks before it starts an
 rem installer marked as downloaded (unzipped from a downloaded zip), and the
 rem run waits for a click (KB889815).

@@ -173,3 +173,24 @@ func TestRenderRefuses(t *testing.T) {
 		})
 	}
 }
+
+// The RunOnce command that continues a bundle after a restart holds the
+// bundle id; Windows runs such commands only up to 260 characters, so a
+// bundle whose id makes it longer is refused when it is built, not after
+// its first restart.
+func TestRenderRefusesLongResumeCommand(t *testing.T) {
+	if n := len(resumeCommand("x")); n < 150 || n > 170 {
+		t.Fatalf("resume command of a one-letter id is %d characters: %s", n, resumeCommand("x"))
+	}
+	longest := maxRunOnce - resumeMargin - len(resumeCommand(""))
+	l := seedLock()
+	l.Bundle = strings.Repeat("a", longest)
+	if _, err := Render(l); err != nil {
+		t.Fatalf("an id of %d characters: %v", longest, err)
+	}
+	l.Bundle += "a"
+	_, err := Render(l)
+	if err == nil || !strings.Contains(err.Error(), "at most 260") || !strings.Contains(err.Error(), "at most "+strconv.Itoa(longest)+" characters") {
+		t.Fatalf("an id of %d characters: err = %v", longest+1, err)
+	}
+}

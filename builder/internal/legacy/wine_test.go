@@ -36,7 +36,29 @@ func xpPrefix(t *testing.T) *winetest.Prefix {
 	p.RegAdd(cv, "CSDVersion", "REG_SZ", "Service Pack 3", 0)
 	p.RegDelete(cv, "CurrentMajorVersionNumber", 0)
 	p.RegDelete(cv, "CurrentMinorVersionNumber", 0)
+	// Wine's cacls does nothing: a stand-in that keeps and shows a list.
+	cacls, err := os.ReadFile(winetest.Get(t).GoBuild(t, "fixstick/builder/internal/legacy/testdata/fakecacls", "amd64", "-s -w"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	replaceSystemProgram(t, p, "cacls.exe", cacls)
 	return p
+}
+
+// replaceSystemProgram puts a stand-in for one of Wine's own programs in
+// System32 and makes Wine run it instead of its built-in one.
+func replaceSystemProgram(t *testing.T, p *winetest.Prefix, name string, data []byte) {
+	t.Helper()
+	dst := p.C("windows", "system32", name)
+	// The prefix hard-links C:\windows to the template: a new file, not
+	// a write into the shared one.
+	if err := os.Remove(dst); err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p.RegAdd(`HKCU\Software\Wine\DllOverrides`, name, "REG_SZ", "native", 0)
 }
 
 // fixture is what every test builds once: the builder, stand-in runner
@@ -732,5 +754,117 @@ func TestWineLegacyRebootAfterAndInitiated(t *testing.T) {
 	}
 	if runs := m.fakeRuns(); len(runs) != 3 {
 		t.Errorf("runs %+v", runs)
+	}
+}
+
+// The private folder is restricted on every run, also when it was there
+// before (a limited user may create it in All Users\Application Data on
+// XP): SYSTEM and Administrators get full control through cacls /E (which
+// never asks a translated Y/N question), every other name is removed, and
+// the list is read back. A name that stays makes the run refuse.
+func TestWineLegacyPrivateFolderRestricted(t *testing.T) {
+	f := getFixture(t)
+	bundle := f.build(t, []artifact{{"one", "one_exit0.exe", f.fake(t, 0)}}, `
+  - id: one
+    exe: one
+`)
+	m := newMachine(t, bundle)
+	// Made by a limited user before the first run, with their own entry.
+	if err := os.MkdirAll(m.HostPath(`C:\ProgramData\Application Data\fixstick`), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	acl := strings.Join([]string{`BUILTIN\Users:(OI)(CI)R`, `XPBOX\eve:(OI)(CI)F`, `BUILTIN\Administrators:(OI)(CI)F`,
+		`NT AUTHORITY\SYSTEM:(OI)(CI)F`, `CREATOR OWNER:(OI)(CI)(IO)F`}, "\r\n")
+	writeTestFile(t, m, "acl.txt", acl)
+	m.legacy()
+	if rep := m.report(); rep.Outcome != payload.ReportSuccess {
+		t.Fatalf("%s: %s", rep.Outcome, rep.Reason)
+	}
+	got := readTestFile(t, m, "acl.txt")
+	for _, gone := range []string{"Users", "eve", "CREATOR OWNER"} {
+		if strings.Contains(got, gone) {
+			t.Errorf("%s keeps its entry:\n%s", gone, got)
+		}
+	}
+	if !strings.Contains(got, "Administrators") || !strings.Contains(got, "SYSTEM") {
+		t.Errorf("SYSTEM or Administrators lost:\n%s", got)
+	}
+	log := readTestFile(t, m, "cacls-log.txt")
+	if !strings.Contains(log, `/T|/E|/G|Administrators:F|SYSTEM:F`) || !strings.Contains(log, `/T|/E|/R|XPBOX\eve`) {
+		t.Errorf("cacls was run with:\n%s", log)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(log), "\r\n") {
+		if strings.Contains(l, "|") && !strings.Contains(l, "|/E|") {
+			t.Errorf("cacls ran without /E, which asks a translated question: %s", l)
+		}
+	}
+
+	// An entry cacls cannot remove: nothing runs.
+	writeTestFile(t, m, "acl.txt", acl+"\r\n!XPBOX\\mallory:(OI)(CI)F")
+	os.Remove(m.C("fixstick-test", "cmdlines.txt"))
+	r := m.legacy()
+	rep := m.report()
+	if rep.Outcome != payload.ReportRefused || r.Status != 1 || !strings.Contains(rep.Reason, `also lets in XPBOX\mallory`) ||
+		!strings.Contains(rep.Reason, "Nothing was run") {
+		t.Fatalf("%s (status %d): %s", rep.Outcome, r.Status, rep.Reason)
+	}
+	if runs := m.fakeRuns(); len(runs) != 0 {
+		t.Errorf("a program ran: %+v", runs)
+	}
+}
+
+func writeTestFile(t *testing.T, m *machine, name, text string) {
+	t.Helper()
+	if err := os.MkdirAll(m.C("fixstick-test"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(m.C("fixstick-test", name), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func readTestFile(t *testing.T, m *machine, name string) string {
+	t.Helper()
+	data, err := os.ReadFile(m.C("fixstick-test", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// The administrator check needs real administrator rights (fsutil
+// answers only administrators; XP's Power Users may write HKLM\SOFTWARE),
+// and removes only what it wrote.
+func TestWineLegacyAdminCheck(t *testing.T) {
+	f := getFixture(t)
+	bundle := f.build(t, []artifact{{"one", "one_exit0.exe", f.fake(t, 0)}}, `
+  - id: one
+    exe: one
+`)
+	m := newMachine(t, bundle)
+	m.RegAdd(`HKLM\SOFTWARE\fixstick`, "kept", "REG_SZ", "yes", 64)
+	m.legacy()
+	if rep := m.report(); rep.Outcome != payload.ReportSuccess {
+		t.Fatalf("%s: %s", rep.Outcome, rep.Reason)
+	}
+	if v, ok := m.RegQuery(`HKLM\SOFTWARE\fixstick`, "kept", 64); !ok || v != "yes" {
+		t.Errorf("the check removed a value it did not write: %q %v", v, ok)
+	}
+	if _, ok := m.RegQuery(`HKLM\SOFTWARE\fixstick`, "elevation-check", 64); ok {
+		t.Errorf("the check left its value")
+	}
+
+	// fsutil refuses, as it does for a Power User on XP.
+	m2 := newMachine(t, bundle)
+	replaceSystemProgram(t, m2.Prefix, "fsutil.exe", f.fake(t, 1))
+	os.RemoveAll(filepath.Join(bundle, payload.ReportsDir))
+	r := m2.legacy()
+	rep := m2.report()
+	if rep.Outcome != payload.ReportRefused || r.Status != 1 || !strings.Contains(rep.Reason, "needs administrator rights") {
+		t.Fatalf("%s (status %d): %s", rep.Outcome, r.Status, rep.Reason)
+	}
+	runs := m2.fakeRuns()
+	if len(runs) != 1 || !strings.Contains(runs[0].CmdLine, "dirty query C:") {
+		t.Errorf("runs %+v, want only fsutil dirty query", runs)
 	}
 }

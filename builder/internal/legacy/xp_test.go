@@ -81,7 +81,7 @@ func TestScriptUsesOnlyXP(t *testing.T) {
 	// icacls only where Windows has it, with cacls for XP.
 	icacls := strings.Index(script, "icacls.exe")
 	vista := strings.LastIndex(script[:max(icacls, 0)], "if (OS.major >= 6)")
-	if icacls < 0 || vista < 0 || icacls-vista > 200 || !strings.Contains(script, "cacls.exe\\\"") {
+	if icacls < 0 || vista < 0 || icacls-vista > 200 || !strings.Contains(script, `capture("cacls.exe", cacls + "/G `) {
 		t.Errorf("icacls must be called only behind the OS.major >= 6 check, with cacls as the XP path")
 	}
 	taskkill := strings.Index(script, `if (fso.FileExists(sys32 + "taskkill.exe"))`)
