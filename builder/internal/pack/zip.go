@@ -255,7 +255,9 @@ func (b *Bundle) checkZip(name string, headers []*zip.FileHeader) error {
 
 // asyncHash computes a SHA-256 on another goroutine, from copies of the
 // bytes written to it, so that hashing runs beside reading and writing on
-// a machine with two cores.
+// a machine with two cores. It hashes the zip as it is written (for the
+// .sha256 file): the zip writer's bytes come from its own buffers too,
+// so they are copied, unlike a payload's (copier).
 type asyncHash struct {
 	h    hash.Hash
 	todo chan []byte // filled buffers, in order
