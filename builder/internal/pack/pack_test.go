@@ -235,7 +235,13 @@ func TestStartCmdAndReadme(t *testing.T) {
 			t.Errorf("%s has bare LF line endings", name)
 		}
 	}
-	for _, want := range []string{`"%HERE%legacy\run.cmd"`, `set "RUNNER=runner.exe"`, "PROCESSOR_ARCHITEW6432", "if %MAJOR% GEQ 10 goto modern"} {
+	// The stick's folder may hold ^ or % (Wine's cmd mangles those in %~dp0
+	// itself, so this is checked on the text): START.cmd must never pass
+	// it through a variable or call, which parse it again.
+	if bytes.Contains(start, []byte("HERE")) || bytes.Contains(start, []byte(`call "%`)) {
+		t.Errorf("START.cmd passes its folder through a variable:\n%s", start)
+	}
+	for _, want := range []string{`pushd "%~dp0"`, "call legacy\\run.cmd %*", `.\%RUNNER% %*`, `set "RUNNER=runner.exe"`, "PROCESSOR_ARCHITEW6432", "if %MAJOR% GEQ 10 goto modern"} {
 		if !bytes.Contains(start, []byte(want)) {
 			t.Errorf("START.cmd lacks %q", want)
 		}

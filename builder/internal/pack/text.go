@@ -16,8 +16,12 @@ const startCmd = `@echo off
 rem START.cmd: run this bundle on this computer, as Administrator.
 rem Windows 10 and later:   runner.exe (64-bit) or runner-x86.exe (32-bit).
 rem Windows XP SP3 to 8.1:  legacy\run.cmd.
-setlocal
-set "HERE=%~dp0"
+setlocal DisableDelayedExpansion
+rem Work from this folder, and name the programs relative to it: a path
+rem in a variable would be parsed again (call doubles its ^, and % in it
+rem would expand), and the stick's folder may have those in its name.
+rem (pushd, not cd: it also enters a folder on the network, \\server\share.)
+pushd "%~dp0"
 set "MAJOR="
 set "MINOR="
 for /f "delims=" %%v in ('ver') do call :parsever "%%v"
@@ -31,7 +35,7 @@ if %MAJOR% LSS 5 goto unsupported
 if %MAJOR% EQU 5 if %MINOR% LSS 1 goto unsupported
 
 rem Windows XP to 8.1: the legacy executor.
-call "%HERE%legacy\run.cmd" %*
+call legacy\run.cmd %*
 set "RC=%ERRORLEVEL%"
 goto done
 
@@ -43,7 +47,7 @@ if defined PROCESSOR_ARCHITEW6432 set "ARCH=%PROCESSOR_ARCHITEW6432%"
 set "RUNNER=runner-x86.exe"
 if /i "%ARCH%"=="AMD64" set "RUNNER=runner.exe"
 rem ARM64 Windows runs the 32-bit x86 runner.
-"%HERE%%RUNNER%" %*
+.\%RUNNER% %*
 set "RC=%ERRORLEVEL%"
 goto done
 
@@ -55,6 +59,7 @@ goto fail
 set "RC=1"
 
 :done
+popd
 if not defined FIXSTICK_NOPAUSE pause
 exit /b %RC%
 
