@@ -150,16 +150,22 @@ function readText(p, unicode) {
 }
 
 // writeAtomic replaces p with text (ANSI, or UTF-16 when unicode is
-// true): a temporary file first, then a move, so a power cut leaves the
-// old file or the new one (FSO cannot flush to disk; NTFS journals the
-// rename).
+// true): the text goes to p.tmp, the old file moves to p.bak, p.tmp moves
+// into place, and p.bak goes. FSO cannot replace a file in one move, so
+// a power cut at any point leaves p, or else p.bak (old, complete) and
+// p.tmp (new, perhaps torn): loadJournal reads them in that order. (FSO
+// cannot flush to disk; NTFS journals the renames.)
 function writeAtomic(p, text, unicode) {
-    var tmp = p + ".tmp";
+    var tmp = p + ".tmp", bak = p + ".bak";
     var t = fso.CreateTextFile(tmp, true, unicode === true);
     t.Write(text);
     t.Close();
-    if (fso.FileExists(p)) fso.DeleteFile(p, true);
+    if (fso.FileExists(p)) {
+        if (fso.FileExists(bak)) fso.DeleteFile(bak, true);
+        fso.MoveFile(p, bak);
+    }
     fso.MoveFile(tmp, p);
+    if (fso.FileExists(bak)) fso.DeleteFile(bak, true);
 }
 
 function winPath(bundlePath) { return bundlePath.replace(/\//g, "\\"); }
@@ -737,10 +743,10 @@ function parseJournal(text) {
     return ended ? j : null;
 }
 
-// loadJournal reads the journal; after a power cut during a save the
-// complete temporary copy is used.
+// loadJournal reads the journal; after a power cut during a save (see
+// writeAtomic) the new copy is used when complete, else the old one.
 function loadJournal() {
-    var files = [P.journal, P.journal + ".tmp"];
+    var files = [P.journal, P.journal + ".tmp", P.journal + ".bak"];
     for (var i = 0; i < files.length; i++) {
         if (!fso.FileExists(files[i])) continue;
         var j = parseJournal(readText(files[i], true));
