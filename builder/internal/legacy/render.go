@@ -86,6 +86,10 @@ func check(l *payload.Lock) error {
 		if strings.ContainsRune(s.Args, 0) {
 			return fmt.Errorf("step %s: the arguments hold a NUL character", s.ID)
 		}
+		if v := windowsVariable(s.Args); v != "" {
+			return fmt.Errorf("step %s: the arguments hold %s, which the legacy executor cannot pass on unchanged "+
+				"(Windows Script Host replaces it; runner.exe does not): leave it out", s.ID, v)
+		}
 		for _, c := range []*payload.Condition{s.When, s.Unless} {
 			if err := checkCond(c); err != nil {
 				return fmt.Errorf("step %s: %w", s.ID, err)
@@ -93,6 +97,36 @@ func check(l *payload.Lock) error {
 		}
 	}
 	return nil
+}
+
+// alwaysSet are environment variables every Windows defines. WSH's Run
+// replaces %NAME% in a command line when NAME is set, which runner.exe
+// never does (only the %SystemRoot% placeholder, which both replace), so
+// the script refuses at run time, after checking every file: for these
+// names that is certain, and Render refuses when the bundle is built.
+var alwaysSet = strings.Fields(`ALLUSERSPROFILE APPDATA CommonProgramFiles ComSpec COMPUTERNAME HOMEDRIVE HOMEPATH
+NUMBER_OF_PROCESSORS OS Path PATHEXT PROCESSOR_ARCHITECTURE ProgramFiles SystemDrive TEMP TMP USERNAME USERPROFILE windir`)
+
+// windowsVariable returns the first %NAME% in s that names one of
+// alwaysSet, or "".
+func windowsVariable(s string) string {
+	for rest := s; ; {
+		i := strings.IndexByte(rest, '%')
+		if i < 0 {
+			return ""
+		}
+		j := strings.IndexByte(rest[i+1:], '%')
+		if j < 0 {
+			return ""
+		}
+		name := rest[i+1 : i+1+j]
+		for _, v := range alwaysSet {
+			if strings.EqualFold(name, v) {
+				return "%" + name + "%"
+			}
+		}
+		rest = rest[i+1:]
+	}
 }
 
 func checkCond(c *payload.Condition) error {

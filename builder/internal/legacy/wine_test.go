@@ -454,7 +454,7 @@ func TestWineLegacyRebootResume(t *testing.T) {
 		t.Fatalf("before the restart: %s %s (status %d): %s", rep.Outcome, statuses(rep), r.Status, rep.Reason)
 	}
 	cmd, ok := m.RegQuery(`HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\RunOnce`, "fixstick-"+m.lock.Bundle, 64)
-	if want := `"C:\windows\System32\cmd.exe" /c ""` + m.private(`b\legacy\run.cmd`) + `" /resume /quiet"`; !ok || cmd != want {
+	if want := `"C:\windows\System32\cmd.exe" /d /v:off /c ""` + m.private(`b\legacy\run.cmd`) + `" /resume /quiet"`; !ok || cmd != want {
 		t.Fatalf("RunOnce\n got %q\nwant %q", cmd, want)
 	}
 
