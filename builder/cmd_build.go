@@ -205,6 +205,14 @@ func (o *buildOptions) fetchAndPack(ctx context.Context, e *env, m *payload.Mani
 	if err != nil {
 		return err
 	}
+	if !o.quiet {
+		// What fetch says of the files it hashed itself.
+		for _, r := range results {
+			if r.Unverified {
+				fmt.Fprintf(e.stderr, "builder: %s: %s in the cache, verified while packing (sha256:%s, %d bytes)\n", r.ArtifactID, r.File, r.SHA256, r.Size)
+			}
+		}
+	}
 	fmt.Fprintf(e.stdout, "bundle %s written to %s (%d files, %d bytes)\n", b.Lock.Bundle, out, len(b.Lock.Files)+1, size)
 	fmt.Fprintf(e.stdout, "sha256 %s  %s (also in %s.sha256: publish it beside the zip)\n", sum, out, out)
 	return nil
