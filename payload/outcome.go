@@ -148,6 +148,12 @@ var knownCodes = map[uint32]string{
 	0x80240017: "the update does not apply to this computer (WU_E_NOT_APPLICABLE)",
 	0x80070422: "the Windows Update service is disabled",
 	0x800F081F: "the source files could not be found",
+	// NTSTATUS codes: the process crashed or was stopped, and never
+	// reported an outcome of its own.
+	0xC0000005: "the program crashed (access violation)",
+	0xC0000409: "the program crashed (stack buffer overrun)",
+	0xC0000135: "the program could not start: a DLL it needs was not found",
+	0xC000013A: "the program was stopped with Ctrl+C or by closing its window",
 }
 
 // Explain returns a person's reading of an exit code, or a generic text.

@@ -35,10 +35,11 @@ const (
 )
 
 type options struct {
-	bundle      string
-	yes         bool
-	reboot      bool
-	afterReboot bool
+	bundle         string
+	yes            bool
+	reboot         bool
+	afterReboot    bool
+	withoutRestart bool
 }
 
 const usage = `%s runner %s: repair this computer with a bundle
@@ -47,7 +48,7 @@ usage: runner [COMMAND] [flags]
 
 commands:
   (none)    verify the bundle, show the plan, ask, then run (double-click START.cmd)
-  run       the same; with --yes it does not ask
+  run       the same; with --yes (also without a command) it does not ask
   plan      show which steps would run on this computer, and why
   verify    check every file of the bundle against its lock
   status    show what the runner has done on this computer (the journal)
@@ -75,6 +76,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&o.bundle, "bundle", "", "the bundle folder (default: the folder runner.exe is in)")
 	fs.BoolVarP(&o.yes, "yes", "y", false, "run without asking (unattended)")
 	fs.BoolVar(&o.reboot, "reboot", false, "restart the computer without asking when a step needs it")
+	fs.BoolVar(&o.withoutRestart, "without-restart", false, "go on although the restart a step asked for has not happened")
 	fs.BoolVar(&o.afterReboot, "after-reboot", false, "set by the entry that continues the bundle after a restart")
 	_ = fs.MarkHidden("after-reboot")
 	fs.Usage = func() {
@@ -126,7 +128,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "plan":
 		return c.plan()
 	}
-	return c.run(ctx, cmd == "" || !o.yes)
+	// `runner --yes` is `runner run --yes`: the flag is never ignored.
+	return c.run(ctx, !o.yes)
 }
 
 type cli struct {
@@ -272,7 +275,7 @@ func (c *cli) run(ctx context.Context, ask bool) int {
 		return c.errorf("%s", err)
 	}
 	engine.PrintPlan(c.stdout, b, items, c.e.Sys.PendingReboot())
-	opt := engine.RunOptions{Reboot: c.o.reboot, AfterReboot: c.o.afterReboot}
+	opt := engine.RunOptions{Reboot: c.o.reboot, AfterReboot: c.o.afterReboot, WithoutRestart: c.o.withoutRestart}
 	if ask && !allDone(items) {
 		if !c.ask("Run these steps now?") {
 			fmt.Fprintln(c.stdout, "Nothing was run.")

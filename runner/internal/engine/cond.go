@@ -93,22 +93,21 @@ func (ev *evaluator) os(o *payload.OSCond) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	have := []uint64{uint64(info.Major), uint64(info.Minor)}
-	if o.Min != "" {
-		want, err := parseVersion(o.Min)
+	have := []uint64{uint64(info.Major), uint64(info.Minor), uint64(info.Build)}
+	// Compared on the parts the bound gives: max "6.1" is every 6.1 build,
+	// and "10.0.17763" also compares the build.
+	for _, b := range []struct {
+		name, v string
+		ok      func(int) bool
+	}{{"min", o.Min, func(c int) bool { return c >= 0 }}, {"max", o.Max, func(c int) bool { return c <= 0 }}} {
+		if b.v == "" {
+			continue
+		}
+		want, err := parseOSVersion(b.v)
 		if err != nil {
-			return false, fmt.Errorf("os min: %w", err)
+			return false, fmt.Errorf("os %s: %w", b.name, err)
 		}
-		if compareVersions(have, want) < 0 {
-			return false, nil
-		}
-	}
-	if o.Max != "" {
-		want, err := parseVersion(o.Max)
-		if err != nil {
-			return false, fmt.Errorf("os max: %w", err)
-		}
-		if compareVersions(have, want) > 0 {
+		if !b.ok(compareVersions(have[:len(want)], want)) {
 			return false, nil
 		}
 	}
@@ -116,6 +115,15 @@ func (ev *evaluator) os(o *payload.OSCond) (bool, error) {
 		return false, nil
 	}
 	return true, nil
+}
+
+// parseOSVersion reads "major.minor" or "major.minor.build".
+func parseOSVersion(s string) ([]uint64, error) {
+	v, err := parseVersion(s)
+	if err == nil && (len(v) < 2 || len(v) > 3) {
+		err = fmt.Errorf("version %q: want major.minor or major.minor.build", s)
+	}
+	return v, err
 }
 
 func (ev *evaluator) file(f *payload.FileCond) (bool, error) {
@@ -160,6 +168,9 @@ func parseNum(s string) (uint64, bool) {
 func parseVersion(s string) ([]uint64, error) {
 	var v []uint64
 	for _, p := range strings.Split(strings.TrimSpace(s), ".") {
+		if p == "" || p[0] == '+' {
+			return nil, fmt.Errorf("version %q: want numbers separated by dots", s)
+		}
 		n, err := strconv.ParseUint(p, 10, 32)
 		if err != nil {
 			return nil, fmt.Errorf("version %q: want numbers separated by dots", s)
@@ -187,4 +198,37 @@ func compareVersions(a, b []uint64) int {
 		}
 	}
 	return 0
+}
+
+// checkCondition checks the versions a condition names, so that a lock
+// with a malformed one is refused before anything runs, not halfway.
+func checkCondition(c *payload.Condition) error {
+	if c == nil {
+		return nil
+	}
+	switch {
+	case c.OS != nil:
+		for _, v := range []string{c.OS.Min, c.OS.Max} {
+			if v == "" {
+				continue
+			}
+			if _, err := parseOSVersion(v); err != nil {
+				return fmt.Errorf("os: %w", err)
+			}
+		}
+	case c.File != nil && c.File.MinVersion != "":
+		if v, err := parseVersion(c.File.MinVersion); err != nil || len(v) > 4 {
+			return fmt.Errorf("file %s: min_version %q: want up to four numbers separated by dots", c.File.Path, c.File.MinVersion)
+		}
+	case c.Not != nil:
+		return checkCondition(c.Not)
+	}
+	for _, list := range [][]payload.Condition{c.All, c.Any} {
+		for i := range list {
+			if err := checkCondition(&list[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

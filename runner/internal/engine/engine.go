@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -84,6 +85,7 @@ type Bundle struct {
 	Dir    string
 	Lock   *payload.Lock
 	Extras []string // files the lock does not list; never run
+	Notes  []string // folders that could not be listed (never run either)
 	raw    []byte   // the lock's bytes, as checked
 }
 
@@ -97,12 +99,8 @@ func (e *Engine) Open(dir string) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	extras, err := Verify(abs, l)
-	b := &Bundle{Dir: abs, Lock: l, Extras: extras, raw: raw}
-	if err != nil {
-		return b, err
-	}
-	return b, nil
+	extras, notes, err := verify(abs, l)
+	return &Bundle{Dir: abs, Lock: l, Extras: extras, Notes: notes, raw: raw}, err
 }
 
 // Paths are the places a bundle uses in its private folder. The names are
@@ -144,8 +142,11 @@ type RunOptions struct {
 	// Confirm asks the person a yes/no question; nil means nobody is there.
 	Confirm func(question string) bool
 	// AfterReboot is set by the RunOnce entry: the restart a step asked for
-	// has happened.
+	// should have happened (RunOnce also runs at a logon without one).
 	AfterReboot bool
+	// WithoutRestart goes on although the restart a step asked for has not
+	// happened (the person knows it is not needed, or did it another way).
+	WithoutRestart bool
 }
 
 // ExitRebootRequired is the runner's exit status when the bundle stopped for
@@ -171,6 +172,8 @@ type run struct {
 	note []string // said in the report's reason
 	// restart the machine once the report is written
 	restart bool
+	// resumeFailed: RunOnce could not be written (said once)
+	resumeFailed bool
 }
 
 func (r *run) save() error {
@@ -197,12 +200,15 @@ func (e *Engine) Run(ctx context.Context, b *Bundle, opt RunOptions) (*payload.R
 	if err != nil {
 		return nil, err
 	}
-	base := filepath.Dir(p.Root)
-	if err := e.Sys.MkdirPrivate(base); err != nil {
-		return nil, fmt.Errorf("creating the private folder %s: %w", base, err)
-	}
-	if err := e.Sys.MkdirPrivate(p.Root); err != nil {
-		return nil, fmt.Errorf("creating the private folder %s: %w", p.Root, err)
+	var aside []string
+	for _, dir := range []string{filepath.Dir(p.Root), p.Root} {
+		moved, err := e.Sys.MkdirPrivate(dir)
+		if err != nil {
+			return nil, fmt.Errorf("creating the private folder %s: %w", dir, err)
+		}
+		if moved != "" {
+			aside = append(aside, fmt.Sprintf("%s was not made by an administrator: it was moved to %s and nothing in it is trusted", dir, moved))
+		}
 	}
 	lock, err := e.Sys.LockFile(filepath.Join(p.Root, "run.lock"))
 	if err != nil {
@@ -229,23 +235,37 @@ func (e *Engine) Run(ctx context.Context, b *Bundle, opt RunOptions) (*payload.R
 	}
 	r := &run{e: e, b: b, p: p, j: j, opt: opt}
 	r.rep = payload.Report{Bundle: l.Bundle, Computer: e.Sys.ComputerName(), Runner: e.Runner, Started: e.now()}
+	for _, a := range aside {
+		r.notef("%s", a)
+	}
+	fromStick := !samePath(b.Dir, p.Bundle)
+	if fromStick {
+		// Reports go where the bundle is now: the stick's letter may
+		// differ from the last run's.
+		j.Origin = b.Dir
+	}
 	if r.allDone() {
 		e.say("every step finished in an earlier run (the first run began %s); nothing to do", j.Created)
 		return r.finish(nil)
 	}
-	if !samePath(b.Dir, p.Bundle) {
-		if j.Origin == "" {
-			j.Origin = b.Dir
-		}
+	if fromStick {
 		if err := r.copyBundle(); err != nil {
 			return r.finish(fmt.Errorf("copying the bundle into %s (nothing was run): %w", p.Bundle, err))
 		}
+		if len(b.Extras) > 0 {
+			r.notef("files not listed in the lock were ignored: %s", strings.Join(b.Extras, ", "))
+		}
+	}
+	for _, n := range b.Notes {
+		r.notef("%s", n)
+	}
+	// Only what the lock lists may be in the private copy, on every run:
+	// a file planted there (a DLL beside an installer) would be loaded.
+	if err := r.cleanPrivate(); err != nil {
+		return r.finish(fmt.Errorf("the private copy %s holds files the lock does not list, and the runner could not remove them (nothing was run): %w", p.Bundle, err))
 	}
 	if err := r.save(); err != nil {
 		return nil, err
-	}
-	if len(b.Extras) > 0 {
-		r.notef("files not listed in the lock were ignored: %s", strings.Join(b.Extras, ", "))
 	}
 	if stop, err := r.checkReboot(); err != nil || stop {
 		return r.finish(err)
@@ -253,14 +273,14 @@ func (e *Engine) Run(ctx context.Context, b *Bundle, opt RunOptions) (*payload.R
 	return r.finish(r.steps(ctx))
 }
 
-// allDone reports whether the journal holds every step as done, with no
-// restart awaited.
+// allDone reports whether the journal holds every step as done and not
+// failed, with no restart awaited.
 func (r *run) allDone() bool {
 	if r.j.AwaitingReboot {
 		return false
 	}
 	for _, st := range r.b.Lock.Steps {
-		if js := r.j.find(st.ID); js == nil || js.State != StateDone {
+		if js := r.j.find(st.ID); js == nil || js.State != StateDone || js.Status == payload.StatusFailed {
 			return false
 		}
 	}
@@ -308,21 +328,36 @@ func (r *run) copyBundle() error {
 func (r *run) checkReboot() (stop bool, err error) {
 	pending := r.e.Sys.PendingReboot()
 	if r.j.AwaitingReboot {
-		if !r.opt.AfterReboot && len(pending) > 0 {
+		restarted, known := r.restarted()
+		after := " (the computer was restarted afterwards)"
+		switch {
+		case known && !restarted && r.opt.WithoutRestart:
+			after = " (the computer was not restarted: --without-restart)"
+			r.notef("going on without the restart a step asked for (--without-restart)")
+		case known && !restarted:
+			r.rep.Outcome = payload.ReportRebootRequired
+			r.rep.Reason = fmt.Sprintf("a step asked for a restart at %s, and the computer has not restarted since: restart it; the runner continues by itself after the restart (to go on without it: runner run --without-restart)", r.j.RestartAsked)
+			r.e.say("%s", r.rep.Reason)
+			r.reboot(false)
+			return true, nil
+		case !known && !r.opt.AfterReboot && len(pending) > 0:
 			r.rep.Outcome = payload.ReportRebootRequired
 			r.rep.Reason = "a step asked for a restart and Windows still has one pending (" + strings.Join(pending, "; ") +
 				"): restart the computer; the runner continues by itself after the restart"
 			r.e.say("%s", r.rep.Reason)
+			r.reboot(false)
 			return true, nil
 		}
-		r.j.AwaitingReboot = false
+		r.j.AwaitingReboot, r.j.RestartAsked, r.j.BootTime = false, "", ""
 		for i := range r.j.Steps {
 			if s := &r.j.Steps[i]; s.Status == payload.StatusRebootRequired {
 				s.Status = payload.StatusSucceeded
-				s.Reason = strings.TrimSpace(s.Reason + " (the computer was restarted afterwards)")
+				s.Reason = strings.TrimSpace(s.Reason + after)
 			}
 		}
-		r.e.say("continuing after the restart")
+		if restarted || !known {
+			r.e.say("continuing after the restart")
+		}
 		return false, r.save()
 	}
 	if len(pending) > 0 {
@@ -340,8 +375,14 @@ func (r *run) steps(ctx context.Context) error {
 			return err
 		}
 		js := r.j.step(st.ID)
-		if js.State == StateDone {
+		if js.State == StateDone && js.Status != payload.StatusFailed {
 			continue
+		}
+		if js.State == StateDone {
+			// A failed step runs again: its cause may have been fixed.
+			js.Failures++
+			r.notef("step %s failed in an earlier run (%s); running it again", st.ID, js.Reason)
+			*js = JournalStep{ID: js.ID, Attempts: js.Attempts, Interrupted: js.Interrupted, Failures: js.Failures}
 		}
 		if js.State == StateStarted {
 			js.Interrupted++
@@ -402,6 +443,9 @@ func (r *run) step(ctx context.Context, i int, st payload.LockStep, js *JournalS
 	if !run {
 		return false, r.done(js, payload.StatusSkipped, why)
 	}
+	// Registered before the program starts: an installer may restart the
+	// computer itself (1641) before the runner hears of it.
+	r.registerResume()
 	code, res, logPath, err := r.exec(ctx, i, st, js)
 	if err != nil {
 		var es *errStop
@@ -433,26 +477,49 @@ func (r *run) step(ctx context.Context, i int, st payload.LockStep, js *JournalS
 	if maxReboots <= 0 {
 		maxReboots = DefaultMaxReboots
 	}
-	switch {
-	case last:
-		r.rep.Outcome = payload.ReportRebootRequired
-		r.rep.Reason = "all steps ran; restart the computer to complete the last one"
-	case r.j.Reboots >= maxReboots:
+	if !last && r.j.Reboots >= maxReboots {
 		r.rep.Outcome = payload.ReportFailed
 		r.rep.Reason = fmt.Sprintf("the bundle asked for more than %d restarts; the runner stopped to avoid a restart loop: restart the computer and run the bundle again to go on", maxReboots)
-		last = true
-	default:
-		// Recorded in the same write as the step's end, so that a crash
-		// in between cannot lose the restart the step asked for.
-		r.j.Reboots++
-		r.j.AwaitingReboot = true
+		return true, r.done(js, payload.StatusRebootRequired, reason)
 	}
-	if err := r.done(js, payload.StatusRebootRequired, reason); err != nil || last {
+	// Recorded in the same write as the step's end, so that a crash in
+	// between cannot lose the restart the step asked for. The last step's
+	// restart is awaited too: until it happens the bundle is not done.
+	r.j.Reboots++
+	r.j.AwaitingReboot, r.j.RestartAsked, r.j.BootTime = true, r.e.now(), ""
+	if boot, err := r.e.Sys.BootTime(); err == nil {
+		r.j.BootTime = boot.UTC().Format(time.RFC3339Nano)
+	}
+	if err := r.done(js, payload.StatusRebootRequired, reason); err != nil {
 		return true, err
+	}
+	r.rep.Outcome = payload.ReportRebootRequired
+	r.rep.Reason = "a restart is needed; the runner continues by itself after the restart"
+	if last {
+		r.rep.Reason = "all steps ran; restart the computer to complete the last one"
 	}
 	r.reboot(res.Outcome == payload.OutcomeRebootInitiated)
 	return true, nil
 }
+
+// restarted reports whether Windows has started again since a step asked
+// for a restart; known is false when that cannot be told (no boot time).
+func (r *run) restarted() (restarted, known bool) {
+	then, err := time.Parse(time.RFC3339Nano, r.j.BootTime)
+	if err != nil {
+		return false, false
+	}
+	now, err := r.e.Sys.BootTime()
+	if err != nil {
+		return false, false
+	}
+	// The boot time is exact within one boot (a tick-count fallback
+	// varies by milliseconds); a restart moves it by seconds at least.
+	d := now.Sub(then)
+	return d > bootTolerance || d < -bootTolerance, true
+}
+
+const bootTolerance = time.Second
 
 // decide evaluates when/unless.
 func (r *run) decide(st payload.LockStep) (run bool, why string, err error) {
@@ -480,6 +547,9 @@ func (r *run) decide(st payload.LockStep) (run bool, why string, err error) {
 // explain reads a failing exit code for a person:
 // "1603 (0x643): fatal error during installation; log: C:\...".
 func explain(code uint32, text, logPath string) string {
+	// CodeString already gives the hex form; a text that repeats it
+	// ("fatal error during installation (0x643)") drops it here.
+	text = strings.Replace(text, fmt.Sprintf(" (0x%X)", code), "", 1)
 	s := payload.CodeString(code) + ": " + text
 	if logPath != "" {
 		s += "; log: " + logPath
@@ -491,6 +561,27 @@ func (r *run) fail(js *JournalStep, reason string) error {
 	r.rep.Outcome = payload.ReportFailed
 	r.rep.Reason = fmt.Sprintf("step %s failed: %s", js.ID, reason)
 	return r.done(js, payload.StatusFailed, reason)
+}
+
+// resumeCommand is what RunOnce starts: the private copy of the runner on
+// the private copy of the bundle, never a drive letter that may change.
+func (r *run) resumeCommand() string {
+	cmd := fmt.Sprintf(`"%s" run --yes --after-reboot --bundle "%s"`, r.p.Runner, r.p.Bundle)
+	if r.opt.Reboot {
+		cmd += " --reboot"
+	}
+	return cmd
+}
+
+// registerResume writes the RunOnce entry that continues the bundle at
+// the next logon; finish removes it when nothing is left to continue.
+func (r *run) registerResume() error {
+	err := r.e.Sys.SetRunOnce(runOnceName(r.b.Lock.Bundle), r.resumeCommand())
+	if err != nil && !r.resumeFailed {
+		r.resumeFailed = true
+		r.notef("the runner could not arrange to continue by itself after a restart (%v): after a restart, run the bundle again", err)
+	}
+	return err
 }
 
 // exec runs a step's program until its outcome is not "retry", or the
@@ -509,12 +600,19 @@ func (r *run) exec(ctx context.Context, i int, st payload.LockStep, js *JournalS
 	if err != nil {
 		return 0, payload.Result{}, "", err
 	}
-	if strings.Contains(app+cmdline, payload.SystemRoot) {
+	if sys, ok := strings.CutPrefix(app, payload.SystemRoot); ok {
+		// Only the system program's own path: the args go verbatim, even
+		// when they hold %SystemRoot% for the installer to read.
 		win, err := e.Sys.WindowsDir()
 		if err != nil {
 			return 0, payload.Result{}, "", err
 		}
-		app, cmdline = payload.ExpandSystemRoot(app, win), payload.ExpandSystemRoot(cmdline, win)
+		quoted := `"` + app + `"`
+		if !strings.HasPrefix(cmdline, quoted) {
+			return 0, payload.Result{}, "", fmt.Errorf("command line %q does not start with %s", cmdline, quoted)
+		}
+		app = win + sys
+		cmdline = `"` + app + `"` + cmdline[len(quoted):]
 	}
 	table := st.ExitCodes
 	if len(table) == 0 {
@@ -587,9 +685,16 @@ func (r *run) start(ctx context.Context, st payload.LockStep, program, app, cmdl
 	if err := verifyReader(h, st.Program, f.SHA256, f.Size); err != nil {
 		return 0, fmt.Errorf("the private copy changed before it ran: %w", err)
 	}
+	started := release
+	if st.Kind != payload.KindExe {
+		// msiexec and wusa open the package while they run, long after
+		// they start: it stays held (readers are still let in) until
+		// they end, so nobody can swap it in between.
+		started = func() {}
+	}
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	code, err := r.e.Sys.Exec(tctx, ExecSpec{App: app, CmdLine: cmdline, Dir: work, Started: release})
+	code, err := r.e.Sys.Exec(tctx, ExecSpec{App: app, CmdLine: cmdline, Dir: work, Started: started})
 	switch {
 	case err == nil:
 		return code, nil
@@ -602,18 +707,12 @@ func (r *run) start(ctx context.Context, st payload.LockStep, program, app, cmdl
 }
 
 // reboot registers the run after the restart and restarts when allowed.
+// The caller has set the report's outcome and reason.
 func (r *run) reboot(initiated bool) {
-	e, l := r.e, r.b.Lock
-	cmd := fmt.Sprintf(`"%s" run --yes --after-reboot --bundle "%s"`, r.p.Runner, r.p.Bundle)
-	if r.opt.Reboot {
-		cmd += " --reboot"
-	}
-	r.rep.Outcome = payload.ReportRebootRequired
-	if err := e.Sys.SetRunOnce(runOnceName(l.Bundle), cmd); err != nil {
+	e := r.e
+	if err := r.registerResume(); err != nil {
 		r.rep.Reason = fmt.Sprintf("a restart is needed, and the runner could not arrange to continue after it (%v): restart, then run the bundle again", err)
-		return
 	}
-	r.rep.Reason = "a restart is needed; the runner continues by itself after the restart"
 	switch {
 	case initiated:
 		e.say("the installer is restarting the computer; the runner continues after the restart")
@@ -638,10 +737,12 @@ func (r *run) finish(runErr error) (*payload.Report, error) {
 	if runErr != nil && r.rep.Outcome == "" {
 		r.rep.Outcome = payload.ReportFailed
 		r.rep.Reason = runErr.Error()
+		if errors.Is(runErr, context.Canceled) {
+			r.rep.Reason = "interrupted by the user"
+		}
 	}
-	if r.rep.Outcome == "" {
-		r.rep.Outcome = payload.ReportSuccess
-	}
+	r.rep.Steps = reportSteps(r.b.Lock, r.j)
+	r.outcomeFromJournal()
 	if r.rep.Outcome == payload.ReportSuccess || r.rep.Outcome == payload.ReportFailed {
 		// Nothing to continue: a stale entry must not start the runner at
 		// the next logon.
@@ -652,7 +753,6 @@ func (r *run) finish(runErr error) (*payload.Report, error) {
 	}
 	r.rep.Finished = r.e.now()
 	r.rep.Facts = r.j.Facts
-	r.rep.Steps = reportSteps(r.b.Lock, r.j)
 	r.writeReport()
 	if r.restart {
 		r.e.say("restarting the computer; the runner continues after the restart")
@@ -661,6 +761,35 @@ func (r *run) finish(runErr error) (*payload.Report, error) {
 		}
 	}
 	return &r.rep, runErr
+}
+
+// outcomeFromJournal makes the report's outcome agree with the steps: a
+// run is never a success while a step is failed, not run, or waiting for
+// a restart.
+func (r *run) outcomeFromJournal() {
+	if r.rep.Outcome == payload.ReportFailed {
+		return
+	}
+	for _, s := range r.rep.Steps {
+		if s.Status == payload.StatusFailed {
+			r.rep.Outcome, r.rep.Reason = payload.ReportFailed, fmt.Sprintf("step %s failed: %s", s.ID, s.Reason)
+			return
+		}
+	}
+	if r.rep.Outcome != "" {
+		return
+	}
+	if r.j.AwaitingReboot {
+		r.rep.Outcome, r.rep.Reason = payload.ReportRebootRequired, "a step asked for a restart that has not happened yet: restart the computer"
+		return
+	}
+	for _, s := range r.rep.Steps {
+		if s.Status == payload.StatusNotRun {
+			r.rep.Outcome, r.rep.Reason = payload.ReportFailed, fmt.Sprintf("step %s did not run", s.ID)
+			return
+		}
+	}
+	r.rep.Outcome = payload.ReportSuccess
 }
 
 func reportSteps(l *payload.Lock, j *Journal) []payload.ReportStep {
@@ -685,6 +814,9 @@ func reportSteps(l *payload.Lock, j *Journal) []payload.ReportStep {
 			if js.Interrupted > 0 {
 				rs.Reason = strings.TrimPrefix(rs.Reason+fmt.Sprintf("; run again after %d interrupted run(s)", js.Interrupted), "; ")
 			}
+			if js.Failures > 0 {
+				rs.Reason = strings.TrimPrefix(rs.Reason+fmt.Sprintf("; run again after %d failed run(s)", js.Failures), "; ")
+			}
 		}
 		steps = append(steps, rs)
 	}
@@ -700,6 +832,12 @@ func (r *run) writeReport() {
 	}
 	origin := r.j.Origin
 	if origin == "" {
+		return
+	}
+	// Only into the same bundle: after a restart the drive letter may name
+	// another stick, or nothing. Never create the folder if it is gone.
+	if lock, err := os.ReadFile(filepath.Join(origin, payload.LockName)); err != nil || !bytes.Equal(lock, r.b.raw) {
+		r.e.say("note: the bundle folder %s is not there any more (or holds another bundle); the report is in %s", origin, r.p.Report)
 		return
 	}
 	dir := filepath.Join(origin, payload.ReportsDir, reportFolder(r.rep.Computer))

@@ -132,6 +132,7 @@ func TestOutcomes(t *testing.T) {
 	}{
 		{name: "success", code: 0, outcome: "success", status: "succeeded", secondRan: true},
 		{name: "failure 1603", code: 1603, outcome: "failed", status: "failed", reason: "1603 (0x643): fatal error during installation"},
+		{name: "crash", code: 0xC0000005, outcome: "failed", status: "failed", reason: "3221225477 (0xC0000005): the program crashed (access violation)"},
 		{name: "unknown code", code: 0x80070005, outcome: "failed", status: "failed", reason: "2147942405 (0x80070005): the installer reported an error this bundle does not know"},
 		{name: "reboot 3010", code: 3010, outcome: "reboot-required", status: "reboot-required", runOnce: true},
 		{name: "reboot initiated 1641", code: 1641, outcome: "reboot-required", status: "reboot-required", runOnce: true},
@@ -194,7 +195,7 @@ func TestFailureMSIExplainsLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, _ := e.PathsFor("test-bundle-1a2b3c")
-	want := "1603 (0x643): fatal error during installation (0x643); read the installer's log; log: " + filepath.Join(p.Logs, "fixit.log")
+	want := "1603 (0x643): fatal error during installation; read the installer's log; log: " + filepath.Join(p.Logs, "fixit.log")
 	if rep.Steps[0].Reason != want {
 		t.Errorf("reason\n got %q\nwant %q", rep.Steps[0].Reason, want)
 	}
@@ -313,6 +314,7 @@ func TestRebootResume(t *testing.T) {
 
 	// The RunOnce entry runs the private copy after the restart.
 	sys.pending = nil
+	sys.restart()
 	delete(sys.runOnce, "fixstick-test-bundle-1a2b3c")
 	rep, err = openRun(t, e, p.Bundle, RunOptions{AfterReboot: true})
 	if err != nil || rep.Outcome != "success" {
@@ -344,6 +346,7 @@ func TestRebootLoopBound(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		// Someone keeps resetting the step (like an installer that keeps
 		// asking): the journal's reboot count still grows.
+		sys.restart()
 		rep, _ = openRun(t, e, dir, RunOptions{AfterReboot: true, Reboot: true})
 		j, err := LoadJournal(p.Journal)
 		if err != nil {
@@ -413,6 +416,7 @@ func TestJournalCrashPoints(t *testing.T) {
 		e.save = nil
 		var rep *payload.Report
 		for i := 0; i < 3; i++ {
+			sys.restart()
 			rep, err = openRun(t, e, dir, RunOptions{AfterReboot: true})
 			if err != nil {
 				t.Fatalf("n=%d: resume: %v", n, err)

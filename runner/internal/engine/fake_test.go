@@ -41,6 +41,9 @@ type fakeSys struct {
 	locked    map[string]bool
 	heldOpen  bool // a file is held by OpenShared while the program starts
 	startedOK bool // Started was called before the program ran
+	heldRun   bool // the file was still held while the program ran
+	boot      time.Time
+	untrusted map[string]bool // folders MkdirPrivate finds made by someone else
 }
 
 func newFakeSys(t *testing.T) *fakeSys {
@@ -54,6 +57,7 @@ func newFakeSys(t *testing.T) *fakeSys {
 		runOnce:  map[string]string{},
 		programs: map[string]func(context.Context, ExecSpec) (uint32, error){},
 		runs:     map[string]int{},
+		boot:     time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC),
 	}
 }
 
@@ -82,10 +86,23 @@ func (f *fakeSys) KeyExists(k string, view int) (bool, error) {
 	return f.keys[regKey(view, k, "")], nil
 }
 
-func (f *fakeSys) MkdirPrivate(dir string) error {
+func (f *fakeSys) MkdirPrivate(dir string) (string, error) {
 	f.privDirs = append(f.privDirs, dir)
-	return os.MkdirAll(dir, 0o700)
+	if f.untrusted[dir] {
+		delete(f.untrusted, dir)
+		aside := dir + ".untrusted"
+		if err := os.Rename(dir, aside); err != nil {
+			return "", err
+		}
+		return aside, os.MkdirAll(dir, 0o700)
+	}
+	return "", os.MkdirAll(dir, 0o700)
 }
+
+// BootTime is boot; restart moves it on, as a restart of Windows does.
+func (f *fakeSys) BootTime() (time.Time, error) { return f.boot, nil }
+
+func (f *fakeSys) restart() { f.boot = f.boot.Add(time.Hour) }
 
 func (f *fakeSys) ReadRegistry(key, value string, view int) (RegValue, error) {
 	v, ok := f.reg[regKey(view, key, value)]
@@ -151,12 +168,14 @@ func (f *fakeSys) Exec(ctx context.Context, spec ExecSpec) (uint32, error) {
 	}
 	wasHeld := f.heldOpen
 	spec.Started()
-	f.startedOK = wasHeld && !f.heldOpen
 	base := path.Base(strings.ReplaceAll(spec.App, `\`, "/"))
+	f.heldRun = f.heldOpen
 	if base == "msiexec.exe" || base == "wusa.exe" {
 		// the package is the first quoted path after the program
 		parts := strings.Split(spec.CmdLine, `"`)
 		base = path.Base(filepath.ToSlash(parts[3]))
+	} else {
+		f.startedOK = wasHeld && !f.heldOpen
 	}
 	f.mu.Lock()
 	f.runs[base]++

@@ -38,10 +38,15 @@ type Journal struct {
 	FactsRecorded bool     `json:"facts_recorded"`
 	// Reboots counts the restarts the runner asked for, against a bound.
 	Reboots int `json:"reboots"`
-	// AwaitingReboot is set when a step asked for a restart before the
-	// next one; the run after the restart clears it.
-	AwaitingReboot bool          `json:"awaiting_reboot,omitempty"`
-	Steps          []JournalStep `json:"steps"`
+	// AwaitingReboot is set when a step asked for a restart; the first run
+	// after the restart clears it.
+	AwaitingReboot bool `json:"awaiting_reboot,omitempty"`
+	// RestartAsked is when that step asked, and BootTime when Windows had
+	// started then (RFC 3339, UTC): a run that finds the same boot time
+	// knows the computer has not restarted yet.
+	RestartAsked string        `json:"restart_asked,omitempty"`
+	BootTime     string        `json:"boot_time,omitempty"`
+	Steps        []JournalStep `json:"steps"`
 }
 
 // Journal step states.
@@ -65,6 +70,9 @@ type JournalStep struct {
 	// Interrupted counts the runs that found this step started but not
 	// done (the runner was killed or the power went while it ran).
 	Interrupted int `json:"interrupted,omitempty"`
+	// Failures counts the earlier runs in which this step failed: a failed
+	// step runs again on the next run.
+	Failures int `json:"failures,omitempty"`
 }
 
 // LoadJournal reads a journal; a missing file gives (nil, nil).
@@ -93,10 +101,8 @@ func LoadJournal(name string) (*Journal, error) {
 
 // step returns the journal's record for id, adding one if needed.
 func (j *Journal) step(id string) *JournalStep {
-	for i := range j.Steps {
-		if j.Steps[i].ID == id {
-			return &j.Steps[i]
-		}
+	if js := j.find(id); js != nil {
+		return js
 	}
 	j.Steps = append(j.Steps, JournalStep{ID: id})
 	return &j.Steps[len(j.Steps)-1]

@@ -117,6 +117,11 @@ func checkLock(l *payload.Lock) error {
 		default:
 			return fmt.Errorf("%s: unknown reboot policy %q", where, s.Reboot)
 		}
+		for _, c := range []*payload.Condition{s.When, s.Unless} {
+			if err := checkCondition(c); err != nil {
+				return fmt.Errorf("%s: %w", where, err)
+			}
+		}
 		for _, c := range s.ExitCodes.Codes() {
 			if !s.ExitCodes[c].Outcome.Valid() {
 				return fmt.Errorf("%s: exit code %d: unknown outcome %q", where, c, s.ExitCodes[c].Outcome)

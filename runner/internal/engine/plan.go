@@ -33,7 +33,7 @@ func (e *Engine) Plan(b *Bundle) (items []PlanItem, facts []string, err error) {
 		it := PlanItem{Step: st, Action: "run"}
 		js := j.find(st.ID)
 		switch {
-		case js != nil && js.State == StateDone:
+		case js != nil && js.State == StateDone && js.Status != payload.StatusFailed:
 			it.Action, it.Reason = "done", js.Status+prefixed(": ", js.Reason)
 		case st.Skip != "":
 			it.Action, it.Reason = "skip", st.Skip
@@ -59,6 +59,9 @@ func (e *Engine) Plan(b *Bundle) (items []PlanItem, facts []string, err error) {
 		}
 		if js != nil && js.State == StateStarted {
 			it.Reason += " (it was interrupted in an earlier run: it runs again)"
+		}
+		if js != nil && js.Status == payload.StatusFailed {
+			it.Reason += " (it failed in an earlier run: " + js.Reason + ")"
 		}
 		items = append(items, it)
 	}

@@ -25,8 +25,13 @@ type System interface {
 	PrivateRoot() (string, error)
 	// MkdirPrivate creates dir (and missing parents) so that only SYSTEM and
 	// the Administrators group can reach it; the DACL is protected, so no
-	// permission is inherited from above, and children inherit it.
-	MkdirPrivate(dir string) error
+	// permission is inherited from above, and children inherit it. A dir
+	// that exists already and is owned by SYSTEM or Administrators gets
+	// that DACL and owner again, on itself and everything inside it. One
+	// owned by anyone else (a user pre-created it under ProgramData, where
+	// users may create folders) is not trusted: it is renamed aside, its
+	// new name returned as movedAside, and dir is created anew.
+	MkdirPrivate(dir string) (movedAside string, err error)
 	// WindowsDir is the Windows folder (C:\Windows) that replaces
 	// %SystemRoot% in the command lines of msiexec and wusa.
 	WindowsDir() (string, error)
@@ -63,6 +68,10 @@ type System interface {
 	SetRunOnce(name, command string) error
 	// Reboot restarts the machine.
 	Reboot(reason string) error
+	// BootTime is when Windows last started. It tells whether the restart
+	// a step asked for has happened: a later run in the same boot finds
+	// the same time.
+	BootTime() (time.Time, error)
 }
 
 // ExecSpec is one process to run.

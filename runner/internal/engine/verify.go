@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -29,6 +30,13 @@ func (e *VerifyError) Error() string {
 // the reports folder aside). Extra files are never run; they are reported
 // because someone put them there.
 func Verify(dir string, l *payload.Lock) (extras []string, err error) {
+	extras, _, err = verify(dir, l)
+	return extras, err
+}
+
+// verify is Verify that also returns notes: unlisted folders that could not
+// be listed (nothing in them is used, so they do not stop the run).
+func verify(dir string, l *payload.Lock) (extras, notes []string, err error) {
 	var problems []string
 	listed := map[string]bool{}
 	for _, f := range l.Files {
@@ -59,32 +67,130 @@ func Verify(dir string, l *payload.Lock) (extras []string, err error) {
 			problems = append(problems, err.Error())
 		}
 	}
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		rel = filepath.ToSlash(rel)
-		if d.IsDir() {
-			if rel == payload.ReportsDir {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if rel == payload.LockName || listed[payload.FoldName(rel)] {
-			return nil
-		}
-		extras = append(extras, rel)
-		return nil
-	})
+	extras, notes, err = unlisted(os.DirFS(dir), l)
 	if err != nil {
 		problems = append(problems, fmt.Sprintf("listing the bundle: %v", err))
 	}
-	sort.Strings(extras)
 	if len(problems) > 0 {
-		return extras, &VerifyError{Problems: problems}
+		return extras, notes, &VerifyError{Problems: problems}
 	}
-	return extras, nil
+	return extras, notes, nil
+}
+
+// systemFolders are made by Windows at the root of a volume: a bundle at
+// the root of a stick must not trip over them (only SYSTEM may list
+// "System Volume Information").
+var systemFolders = map[string]bool{"system volume information": true, "$recycle.bin": true}
+
+// unlisted walks fsys and returns the files the lock does not list (its own
+// file and the reports folder aside). A folder that cannot be read is a
+// note, not a failure: nothing in it is listed, so nothing in it is used.
+func unlisted(fsys fs.FS, l *payload.Lock) (extras, notes []string, err error) {
+	listed := map[string]bool{}
+	dirs := map[string]bool{} // folders holding listed files
+	for _, f := range l.Files {
+		listed[payload.FoldName(f.Path)] = true
+		for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
+			dirs[payload.FoldName(d)] = true
+		}
+	}
+	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if p == "." {
+			return err
+		}
+		if err != nil {
+			if dirs[payload.FoldName(p)] {
+				return err // a folder of the bundle's own files
+			}
+			notes = append(notes, fmt.Sprintf("the folder %s could not be read (%v); nothing in it is used", p, err))
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			if p == payload.ReportsDir || (!strings.Contains(p, "/") && systemFolders[strings.ToLower(p)]) {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if p == payload.LockName || listed[payload.FoldName(p)] {
+			return nil
+		}
+		extras = append(extras, p)
+		return nil
+	})
+	sort.Strings(extras)
+	return extras, notes, err
+}
+
+// cleanPrivate removes from the private copy every file and folder the
+// lock does not list, and says what it removed: they were planted, or
+// left by an older bundle of the same id. It returns an error when one
+// cannot be removed; then nothing may run.
+func (r *run) cleanPrivate() error {
+	keep := map[string]bool{payload.FoldName(payload.LockName): true}
+	for _, f := range r.b.Lock.Files {
+		keep[payload.FoldName(f.Path)] = true
+		for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
+			keep[payload.FoldName(d)+"/"] = true
+		}
+	}
+	var removed []string
+	err := filepath.WalkDir(r.p.Bundle, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == r.p.Bundle && errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		rel, _ := filepath.Rel(r.p.Bundle, p)
+		if rel == "." {
+			return nil
+		}
+		rel = filepath.ToSlash(rel)
+		name := payload.FoldName(rel)
+		if d.IsDir() {
+			name += "/"
+		}
+		if keep[name] && (d.IsDir() || d.Type().IsRegular()) {
+			return nil
+		}
+		if err := removeTree(p); err != nil {
+			return err
+		}
+		removed = append(removed, rel)
+		if d.IsDir() {
+			return fs.SkipDir
+		}
+		return nil
+	})
+	if len(removed) > 0 {
+		r.notef("removed from the private copy what the lock does not list: %s", strings.Join(removed, ", "))
+	}
+	return err
+}
+
+// removeTree removes a file or a folder and everything in it, one entry at
+// a time (os.RemoveAll fails under Wine 8, which lacks
+// FileDispositionInformationEx).
+func removeTree(name string) error {
+	fi, err := os.Lstat(name)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		ents, err := os.ReadDir(name)
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			if err := removeTree(filepath.Join(name, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return os.Remove(name)
 }
 
 // copyVerified copies src to dst, hashing while it copies, and keeps dst

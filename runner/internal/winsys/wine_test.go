@@ -25,7 +25,8 @@ func TestWindowsTestsUnderWine(t *testing.T) {
 	if r.Status != 0 || !strings.Contains(r.Stdout, "\nPASS") {
 		t.Fatalf("the Windows tests failed under Wine (status %d)", r.Status)
 	}
-	for _, name := range []string{"TestRegistryViews", "TestMkdirPrivate", "TestExecVerbatimAndTimeout", "TestOpenSharedLocksOutWriters"} {
+	for _, name := range []string{"TestRegistryViews", "TestMkdirPrivate", "TestExecVerbatimAndTimeout", "TestOpenSharedLocksOutWriters",
+		"TestBootTime", "TestExecWaitsForChildren", "TestExecTimeoutKillsChildren"} {
 		if !strings.Contains(r.Stdout, "--- PASS: "+name) {
 			t.Errorf("%s did not pass", name)
 		}

@@ -51,23 +51,84 @@ func (sys) PrivateRoot() (string, error) {
 // SYSTEM and Administrators, inherited by every file and folder below.
 const privateSDDL = "O:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)"
 
-func (sys) MkdirPrivate(dir string) error {
+func (sys) MkdirPrivate(dir string) (string, error) {
 	sd, err := windows.SecurityDescriptorFromString(privateSDDL)
 	if err != nil {
-		return err
+		return "", err
 	}
+	if err := createPrivate(dir, sd); err == nil {
+		return "", nil
+	} else if !errors.Is(err, windows.ERROR_ALREADY_EXISTS) {
+		return "", &os.PathError{Op: "mkdir", Path: dir, Err: err}
+	}
+	// It exists. Made by an administrator (an earlier run): reset the
+	// permissions of everything in it, since a child may carry explicit
+	// ACEs that the protected DACL above does not remove. Made by anyone
+	// else, or a link to elsewhere: trust nothing in it.
+	if trusted(dir) {
+		err := resetTree(dir, sd)
+		if err == nil {
+			return "", nil
+		}
+	}
+	aside := fmt.Sprintf("%s.untrusted-%d", dir, time.Now().Unix())
+	if err := renameRetryDir(dir, aside); err != nil {
+		return "", fmt.Errorf("%s was not made by an administrator, and moving it aside failed: %w", dir, err)
+	}
+	if err := createPrivate(dir, sd); err != nil {
+		return "", &os.PathError{Op: "mkdir", Path: dir, Err: err}
+	}
+	return aside, nil
+}
+
+func createPrivate(dir string, sd *windows.SECURITY_DESCRIPTOR) error {
 	sa := &windows.SecurityAttributes{Length: uint32(unsafe.Sizeof(windows.SecurityAttributes{})), SecurityDescriptor: sd}
 	p, err := windows.UTF16PtrFromString(dir)
 	if err != nil {
 		return err
 	}
-	if err := windows.CreateDirectory(p, sa); err == nil {
-		return nil
-	} else if !errors.Is(err, windows.ERROR_ALREADY_EXISTS) {
-		return &os.PathError{Op: "mkdir", Path: dir, Err: err}
+	return windows.CreateDirectory(p, sa)
+}
+
+// trusted reports whether dir is a real folder (not a junction or link)
+// owned by SYSTEM or the Administrators group.
+func trusted(dir string) bool {
+	fi, err := os.Lstat(dir)
+	if err != nil || !fi.IsDir() || fi.Mode()&(os.ModeSymlink|os.ModeIrregular) != 0 {
+		return false
 	}
-	// It exists, perhaps made by someone else before us: take it over and
-	// reset its permissions (which also resets what is inside it).
+	sd, err := windows.GetNamedSecurityInfo(dir, windows.SE_FILE_OBJECT, windows.OWNER_SECURITY_INFORMATION)
+	if err != nil {
+		return false
+	}
+	owner, _, err := sd.Owner()
+	if err != nil || owner == nil {
+		return false
+	}
+	for _, w := range []windows.WELL_KNOWN_SID_TYPE{windows.WinBuiltinAdministratorsSid, windows.WinLocalSystemSid} {
+		if sid, err := windows.CreateWellKnownSid(w); err == nil && owner.Equals(sid) {
+			return true
+		}
+	}
+	// Wine stores no owners: it shows every file as the user's own, and
+	// all its processes are one Unix user anyway, with nothing to defend
+	// against. On Windows this never applies: a file the same user made
+	// unelevated is owned by the user, and is exactly what must not be
+	// trusted.
+	if underWine {
+		if u, err := windows.GetCurrentProcessToken().GetTokenUser(); err == nil && owner.Equals(u.User.Sid) {
+			return true
+		}
+	}
+	return false
+}
+
+// underWine is true under Wine, whose ntdll exports wine_get_version.
+var underWine = windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() == nil
+
+// resetTree gives dir and everything below it (links are not followed)
+// the private owner and protected DACL.
+func resetTree(dir string, sd *windows.SECURITY_DESCRIPTOR) error {
 	owner, _, err := sd.Owner()
 	if err != nil {
 		return err
@@ -76,14 +137,56 @@ func (sys) MkdirPrivate(dir string) error {
 	if err != nil {
 		return err
 	}
-	err = windows.SetNamedSecurityInfo(dir, windows.SE_FILE_OBJECT,
-		windows.OWNER_SECURITY_INFORMATION|windows.DACL_SECURITY_INFORMATION|windows.PROTECTED_DACL_SECURITY_INFORMATION,
-		owner, nil, dacl, nil)
-	if err != nil {
-		return fmt.Errorf("setting the permissions of %s: %w", dir, err)
-	}
-	return nil
+	return filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		err = windows.SetNamedSecurityInfo(p, windows.SE_FILE_OBJECT,
+			windows.OWNER_SECURITY_INFORMATION|windows.DACL_SECURITY_INFORMATION|windows.PROTECTED_DACL_SECURITY_INFORMATION,
+			owner, nil, dacl, nil)
+		if err != nil {
+			return fmt.Errorf("setting the permissions of %s: %w", p, err)
+		}
+		return nil
+	})
 }
+
+func renameRetryDir(from, to string) error {
+	f, err := windows.UTF16PtrFromString(from)
+	if err != nil {
+		return err
+	}
+	t, err := windows.UTF16PtrFromString(to)
+	if err != nil {
+		return err
+	}
+	return windows.MoveFileEx(f, t, windows.MOVEFILE_WRITE_THROUGH)
+}
+
+// BootTime is Windows' own record of when it started
+// (SystemTimeOfDayInformation), exact within one boot; if that cannot be
+// read, now minus the milliseconds since the start.
+func (sys) BootTime() (time.Time, error) {
+	var tod struct {
+		BootTime, CurrentTime, TimeZoneBias int64
+		TimeZoneID, Reserved                uint32
+		BootTimeBias, SleepTimeBias         uint64
+	}
+	var n uint32
+	const systemTimeOfDayInformation = 3
+	if err := windows.NtQuerySystemInformation(systemTimeOfDayInformation, unsafe.Pointer(&tod), uint32(unsafe.Sizeof(tod)), &n); err == nil && tod.BootTime > 0 {
+		ft := windows.Filetime{LowDateTime: uint32(tod.BootTime), HighDateTime: uint32(tod.BootTime >> 32)}
+		return time.Unix(0, ft.Nanoseconds()), nil
+	}
+	lo, hi, _ := procGetTickCount64.Call()
+	ms := uint64(lo)
+	if unsafe.Sizeof(lo) == 4 { // a 64-bit result in EDX:EAX
+		ms |= uint64(hi) << 32
+	}
+	return time.Now().Add(-time.Duration(ms) * time.Millisecond), nil
+}
+
+var procGetTickCount64 = windows.NewLazySystemDLL("kernel32.dll").NewProc("GetTickCount64")
 
 func (sys) WindowsDir() (string, error) { return windows.GetSystemWindowsDirectory() }
 
@@ -280,7 +383,8 @@ func (sys) LockFile(path string) (io.Closer, error) {
 
 // Exec starts the program suspended, puts it in a job object that kills
 // every process in it when the runner closes the job (so a timeout also
-// stops the installer's children), then lets it run. The command line is
+// stops the installer's children), then lets it run, and waits for it and
+// for every process it started. The command line is
 // passed verbatim: Go's os/exec would quote the arguments again.
 func (sys) Exec(ctx context.Context, spec engine.ExecSpec) (uint32, error) {
 	app, err := windows.UTF16PtrFromString(spec.App)
@@ -336,7 +440,35 @@ func (sys) Exec(ctx context.Context, spec engine.ExecSpec) (uint32, error) {
 	if err := windows.GetExitCodeProcess(pi.Process, &code); err != nil {
 		return 0, err
 	}
+	// A bootstrapper's exit is not the installation's end: the processes
+	// it started go on. Closing the job would kill them, so wait, within
+	// the step's timeout, until none is left.
+	if job != 0 {
+		for activeProcesses(job) > 0 {
+			select {
+			case <-ctx.Done():
+				windows.TerminateJobObject(job, 1)
+				return 0, ctx.Err()
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
 	return code, nil
+}
+
+// activeProcesses is the number of processes still running in job; 0
+// when it cannot be read.
+func activeProcesses(job windows.Handle) uint32 {
+	var info struct {
+		TotalUserTime, TotalKernelTime, ThisPeriodTotalUserTime, ThisPeriodTotalKernelTime int64
+		TotalPageFaultCount, TotalProcesses, ActiveProcesses, TotalTerminatedProcesses     uint32
+	}
+	err := windows.QueryInformationJobObject(job, windows.JobObjectBasicAccountingInformation,
+		uintptr(unsafe.Pointer(&info)), uint32(unsafe.Sizeof(info)), nil)
+	if err != nil {
+		return 0
+	}
+	return info.ActiveProcesses
 }
 
 // newJob returns a kill-on-close job holding process, or 0 when the system

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,11 +24,30 @@ import (
 const childEnv = "WINSYS_TEST_CHILD"
 
 func TestMain(m *testing.M) {
-	switch os.Getenv(childEnv) {
-	case "":
+	mode := os.Getenv(childEnv)
+	switch {
+	case mode == "":
 		os.Exit(m.Run())
-	case "hang":
+	case mode == "hang":
 		time.Sleep(time.Hour)
+	case strings.HasPrefix(mode, "late:"): // late:FILE: wait, then write FILE
+		time.Sleep(lateDelay)
+		os.WriteFile(strings.TrimPrefix(mode, "late:"), []byte("late"), 0o644)
+		os.Exit(0)
+	case strings.HasPrefix(mode, "spawn:"), strings.HasPrefix(mode, "spawnhang:"):
+		// a bootstrapper: start a child that writes FILE later, then
+		// exit at once (spawn) or hang (spawnhang)
+		kind, file, _ := strings.Cut(mode, ":")
+		self, _ := os.Executable()
+		c := exec.Command(self)
+		c.Env = append(os.Environ(), childEnv+"=late:"+file)
+		if err := c.Start(); err != nil {
+			os.Exit(2)
+		}
+		if kind == "spawnhang" {
+			time.Sleep(time.Hour)
+		}
+		os.Exit(0)
 	default: // record the raw command line into the named file, exit 3010
 		line := windows.UTF16PtrToString(windows.GetCommandLine())
 		if err := os.WriteFile(os.Getenv(childEnv), []byte(line), 0o644); err != nil {
@@ -37,13 +57,15 @@ func TestMain(m *testing.M) {
 	}
 }
 
+// lateDelay is how long a "late" child waits before it writes its file.
+const lateDelay = 3 * time.Second
+
 const testKey = `SOFTWARE\FixstickWinsysTest`
 
-// underWine reports whether Wine runs the test: Wine keeps no DACLs of its
-// own (it shows one made from the Unix permissions), and Go 1.26's
-// os.RemoveAll fails there ("Invalid function": Wine 8 lacks
-// FileDispositionInformationEx), which t.TempDir's cleanup uses.
-var underWine = windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() == nil
+// underWine (winsys_windows.go): Wine keeps no DACLs of its own (it shows
+// one made from the Unix permissions), and Go 1.26's os.RemoveAll fails
+// there ("Invalid function": Wine 8 lacks FileDispositionInformationEx),
+// which t.TempDir's cleanup uses.
 
 // tempDir is t.TempDir that tolerates Wine: the prefix goes away with the
 // Linux test anyway.
@@ -100,24 +122,90 @@ func TestRegistryViews(t *testing.T) {
 func TestMkdirPrivate(t *testing.T) {
 	dir := filepath.Join(tempDir(t), "private")
 	for i := 0; i < 2; i++ { // create, then take over an existing folder
-		if err := (sys{}).MkdirPrivate(dir); err != nil {
-			t.Fatal(err)
+		if aside, err := (sys{}).MkdirPrivate(dir); err != nil || aside != "" {
+			t.Fatalf("run %d: moved aside %q, %v", i, aside, err)
+		}
+		if i == 0 {
+			// a child that carries explicit ACEs of its own
+			child := filepath.Join(dir, "b")
+			if err := os.Mkdir(child, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if !underWine {
+				everyone, err := windows.SecurityDescriptorFromString("D:(A;OICI;FA;;;WD)")
+				if err != nil {
+					t.Fatal(err)
+				}
+				dacl, _, _ := everyone.DACL()
+				if err := windows.SetNamedSecurityInfo(child, windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION, nil, nil, dacl, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 	}
 	if underWine {
 		t.Log("Wine keeps no DACLs: only the calls are checked")
 		return
 	}
-	sd, err := windows.GetNamedSecurityInfo(dir, windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION|windows.OWNER_SECURITY_INFORMATION)
+	for _, d := range []string{dir, filepath.Join(dir, "b")} {
+		sd, err := windows.GetNamedSecurityInfo(d, windows.SE_FILE_OBJECT, windows.DACL_SECURITY_INFORMATION|windows.OWNER_SECURITY_INFORMATION)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sddl := sd.String()
+		// Protected (nothing inherited), full control for SYSTEM and
+		// Administrators only, inherited below; owner Administrators.
+		if !strings.Contains(sddl, "O:BA") || !strings.Contains(sddl, "D:P") || strings.Count(sddl, "(A;") != 2 ||
+			!strings.Contains(sddl, ";;;SY)") || !strings.Contains(sddl, ";;;BA)") || !strings.Contains(sddl, "OICI") || strings.Contains(sddl, ";;;WD)") {
+			t.Errorf("%s: security descriptor %s", d, sddl)
+		}
+	}
+}
+
+// A folder under ProgramData that someone else made first is not taken
+// over: it is moved aside, and a new one made.
+func TestMkdirPrivateUntrusted(t *testing.T) {
+	dir := filepath.Join(tempDir(t), "private")
+	if err := os.Mkdir(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "journal.json"), []byte("planted"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := enablePrivilege("SeRestorePrivilege"); err != nil {
+		t.Fatal(err)
+	}
+	users, err := windows.CreateWellKnownSid(windows.WinBuiltinUsersSid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sddl := sd.String()
-	// Protected (nothing inherited), full control for SYSTEM and
-	// Administrators only, inherited below; owner Administrators.
-	if !strings.Contains(sddl, "O:BA") || !strings.Contains(sddl, "D:P") || strings.Count(sddl, "(A;") != 2 ||
-		!strings.Contains(sddl, ";;;SY)") || !strings.Contains(sddl, ";;;BA)") || !strings.Contains(sddl, "OICI") {
-		t.Errorf("security descriptor %s", sddl)
+	if err := windows.SetNamedSecurityInfo(dir, windows.SE_FILE_OBJECT, windows.OWNER_SECURITY_INFORMATION, users, nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if trusted(dir) {
+		t.Skip("this system does not keep a folder's owner (Wine without extended attributes)")
+	}
+	aside, err := (sys{}).MkdirPrivate(dir)
+	if err != nil || !strings.HasPrefix(aside, dir+".untrusted-") {
+		t.Fatalf("moved aside %q, %v", aside, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "journal.json")); !os.IsNotExist(err) {
+		t.Errorf("the planted journal is still in the private folder: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(aside, "journal.json")); err != nil {
+		t.Errorf("the folder was not moved aside: %v", err)
+	}
+}
+
+func TestBootTime(t *testing.T) {
+	a, err := (sys{}).BootTime()
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	b, _ := (sys{}).BootTime()
+	if d := b.Sub(a); d > 100*time.Millisecond || d < -100*time.Millisecond || a.After(time.Now()) || time.Since(a) > 10*365*24*time.Hour {
+		t.Errorf("boot time %s, then %s", a, b)
 	}
 }
 
@@ -204,6 +292,47 @@ func TestExecVerbatimAndTimeout(t *testing.T) {
 	_, err = (sys{}).Exec(ctx, engine.ExecSpec{App: self, CmdLine: `"` + self + `"`, Dir: work, Started: func() {}})
 	if !errors.Is(err, context.DeadlineExceeded) || time.Since(begin) > time.Minute {
 		t.Errorf("hung child: err %v after %s", err, time.Since(begin))
+	}
+}
+
+// A bootstrapper exits while the installer it started still works: Exec
+// waits for every process of the job, not for the first one alone.
+func TestExecWaitsForChildren(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(tempDir(t), "late.txt")
+	t.Setenv(childEnv, "spawn:"+out)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	code, err := (sys{}).Exec(ctx, engine.ExecSpec{App: self, CmdLine: `"` + self + `"`, Dir: tempDir(t), Started: func() {}})
+	if err != nil || code != 0 {
+		t.Fatalf("exit %d, %v", code, err)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Errorf("Exec returned before the child's child ended: %v", err)
+	}
+}
+
+// A timeout ends the hung program and every process it started: the
+// child that would write a file later never does.
+func TestExecTimeoutKillsChildren(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(tempDir(t), "late.txt")
+	t.Setenv(childEnv, "spawnhang:"+out)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, err = (sys{}).Exec(ctx, engine.ExecSpec{App: self, CmdLine: `"` + self + `"`, Dir: tempDir(t), Started: func() {}})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err %v", err)
+	}
+	time.Sleep(lateDelay + 2*time.Second)
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a child of the hung program lived on and wrote its file: %v", err)
 	}
 }
 
