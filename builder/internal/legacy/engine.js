@@ -379,49 +379,70 @@ function privateRoot() {
 
 // restrict lets only SYSTEM and the Administrators group reach folder p,
 // on every run: the folder may have been made before, by anyone (a
-// limited user may create folders in All Users\Application Data). It
-// returns "" or why p is not restricted; nothing runs unless it is.
-// icacls (Vista and later) takes the well-known SIDs and removes
-// inherited entries. XP's cacls takes only names, which are translated on
-// non-English Windows, so they are looked up by SID through WMI; cacls
-// replaces a list only after asking "Are you sure (Y/N)?", whose answer
-// letter is translated too, so the entries are edited (/E, which never
-// asks): SYSTEM and Administrators get full control, every other name
-// the list shows is removed, and the list is read back to check.
+// limited user may create folders in All Users\Application Data on XP and
+// in ProgramData later). It returns "" or why p is not restricted;
+// nothing runs unless it is. SYSTEM and Administrators get full control,
+// every other name the list shows is removed, and the list is read back
+// to check. icacls (Vista and later) takes the well-known SIDs, removes
+// the inherited entries and makes Administrators the owner (an owner may
+// change the list at any time). XP's cacls takes only names, which are
+// translated on non-English Windows, so they are looked up by SID through
+// WMI; it replaces a list only after asking "Are you sure (Y/N)?", whose
+// answer letter is translated too, so it only edits (/E, which never
+// asks); and it cannot change the owner.
 function restrict(p) {
-    var sys32 = expand("%SystemRoot%") + "\\System32\\";
-    var rc;
+    var q = "\"" + p + "\" ", rc;
     if (OS.major >= 6) {
-        rc = runHidden("\"" + sys32 + "icacls.exe\" \"" + p + "\" /inheritance:r /grant:r *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F");
-        return rc == 0 ? "" : "icacls could not restrict " + p + " (exit code " + rc + ")";
+        rc = capture("icacls.exe", q + "/setowner *S-1-5-32-544").rc;
+        if (rc != 0) return "icacls could not make Administrators the owner of " + p + " (exit code " + rc + ")";
+        rc = capture("icacls.exe", q + "/inheritance:r /grant:r *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F").rc;
+        if (rc != 0) return "icacls could not restrict " + p + " (exit code " + rc + ")";
+        return removeOthers("icacls.exe", p, function (name) { return q + "/remove \"" + name + "\" /T /C"; });
     }
-    var keep = [accountName("Win32_Group", "S-1-5-32-544", "Administrators"), accountName("Win32_SystemAccount", "S-1-5-18", "SYSTEM")];
-    var cacls = "\"" + p + "\" /T /E ";
-    rc = capture("cacls.exe", cacls + "/G \"" + keep[0] + "\":F \"" + keep[1] + "\":F").rc;
+    var keep = keepNames();
+    rc = capture("cacls.exe", q + "/T /E /G \"" + keep[0] + "\":F \"" + keep[1] + "\":F").rc;
     if (rc != 0) return "cacls could not give " + keep.join(" and ") + " full control of " + p + " (exit code " + rc + ")";
-    var others = aclOthers(p, keep);
-    for (var i = 0; others !== null && i < others.length; i++) capture("cacls.exe", cacls + "/R \"" + others[i] + "\"");
-    others = aclOthers(p, keep);
-    if (others === null) return "cacls did not show the permissions of " + p;
-    if (others.length > 0) return p + " also lets in " + others.join(", ") + ", and cacls could not remove them";
+    return removeOthers("cacls.exe", p, function (name) { return q + "/T /E /R \"" + name + "\""; });
+}
+
+// keepNames are the names of the Administrators group and SYSTEM here.
+function keepNames() {
+    return [accountName("Win32_Group", "S-1-5-32-544", "Administrators"), accountName("Win32_SystemAccount", "S-1-5-18", "SYSTEM")];
+}
+
+// removeOthers removes every name but SYSTEM and Administrators from the
+// list of folder p with tool (the arguments from removeArgs(name)), and
+// reads the list back: it returns "" or why p is not restricted.
+function removeOthers(tool, p, removeArgs) {
+    var keep = keepNames(), others = aclOthers(tool, p, keep);
+    for (var i = 0; others !== null && i < others.length; i++) capture(tool, removeArgs(others[i]));
+    others = aclOthers(tool, p, keep);
+    if (others === null) return tool + " did not show the permissions of " + p;
+    if (others.length > 0) return p + " also lets in " + others.join(", ") + ", and " + tool + " could not remove them";
     return "";
 }
 
-// aclOthers returns the names other than keep that the permissions of
-// folder p list, as cacls shows them, or null when it shows none. cacls
-// prints "<p> NAME:PERM" and then one "NAME:PERM" per line (account names
-// cannot hold ":"); lines without ":" continue a "(special access:)" entry.
-// Names are compared without their domain (BUILTIN\, NT AUTHORITY\, both
-// translated), and characters outside ASCII as "?": cacls writes in the
-// OEM code page, this script reads the ANSI one.
-function aclOthers(p, keep) {
-    var r = capture("cacls.exe", "\"" + p + "\"");
+// aclOthers returns the names other than keep that the list of folder p
+// holds, as tool (cacls or icacls) shows it, or null when it shows none.
+// Both print "<p> NAME:PERM", then one "NAME:PERM" per line (account
+// names cannot hold ":"), then an empty line (icacls then sums up, in
+// words that may hold ":"); lines without ":" continue a "(special
+// access:)" entry. Names are compared without their domain (BUILTIN\,
+// NT AUTHORITY\, both translated), and characters outside ASCII as "?":
+// these tools write in the OEM code page, this script reads the ANSI one.
+function aclOthers(tool, p, keep) {
+    var r = capture(tool, "\"" + p + "\"");
     if (r.rc != 0) return null;
     var ascii = function (x) { return String(x).replace(/[^\x20-\x7e]/g, "?").toLowerCase(); };
     var lines = r.out.split(/\r?\n/), head = ascii(p), found = false, others = [], seen = {};
     for (var i = 0; i < lines.length; i++) {
         var l = lines[i];
+        if (trim(l) == "") {
+            if (found) break;
+            continue;
+        }
         if (ascii(l.substring(0, head.length)) == head) l = l.substring(head.length);
+        else if (/^[a-z]:\\/i.test(l)) return null; // the folder, written otherwise: unreadable
         var at = l.indexOf(":");
         if (at < 0) continue;
         var name = trim(l.substring(0, at));

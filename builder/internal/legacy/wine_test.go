@@ -628,7 +628,8 @@ func TestWineLegacyRetry(t *testing.T) {
 
 // START.cmd sends Windows Vista to 8.1 to the legacy executor too: there
 // the private folder is %ProgramData%\fixstick, as runner.exe's, and
-// icacls restricts it.
+// icacls restricts it, also when someone made it before: Administrators
+// become the owner, inherited entries go, and so does every other name.
 func TestWineLegacyWin81(t *testing.T) {
 	f := getFixture(t)
 	bundle := f.build(t, []artifact{{"one", "one_exit0.exe", f.fake(t, 0)}}, `
@@ -639,7 +640,17 @@ func TestWineLegacyWin81(t *testing.T) {
 	p := winetest.Get(t).NewPrefix(t)
 	p.SetWindowsVersion("win81")
 	p.MapDrive("d", bundle)
+	icacls, err := os.ReadFile(winetest.Get(t).GoBuild(t, "fixstick/builder/internal/legacy/testdata/fakecacls", "amd64", "-s -w"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	replaceSystemProgram(t, p, "icacls.exe", icacls)
 	m := &machine{Prefix: p, t: t, bundle: bundle}
+	if err := os.MkdirAll(m.HostPath(`C:\ProgramData\fixstick`), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, m, "acl.txt", strings.Join([]string{`WIN81\eve:(OI)(CI)(F)`, `NT AUTHORITY\SYSTEM:(I)(OI)(CI)(F)`,
+		`BUILTIN\Administrators:(I)(OI)(CI)(F)`, `CREATOR OWNER:(I)(OI)(CI)(IO)(F)`, `BUILTIN\Users:(I)(OI)(CI)(RX)`}, "\r\n"))
 	data, err := os.ReadFile(filepath.Join(bundle, payload.LockName))
 	if err != nil {
 		t.Fatal(err)
@@ -660,8 +671,11 @@ func TestWineLegacyWin81(t *testing.T) {
 	if runs := m.fakeRuns(); len(runs) != 1 || runs[0].CmdLine != `"`+priv+`\b\payloads\one\one_exit0.exe"` {
 		t.Errorf("runs %+v", runs)
 	}
-	if strings.Contains(rep.Reason, "could not restrict") {
-		t.Errorf("icacls failed: %s", rep.Reason)
+	if got := readTestFile(t, m, "acl.txt"); got != "NT AUTHORITY\\SYSTEM:(OI)(CI)F\r\nBUILTIN\\Administrators:(OI)(CI)F\r\n" {
+		t.Errorf("the private folder's list:\n%s", got)
+	}
+	if log := readTestFile(t, m, "cacls-log.txt"); !strings.Contains(log, `|/setowner|*S-1-5-32-544`) || !strings.Contains(log, `|/remove|WIN81\eve|/T|/C`) {
+		t.Errorf("icacls was run with:\n%s", log)
 	}
 }
 
