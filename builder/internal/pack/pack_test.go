@@ -241,6 +241,12 @@ func TestStartCmdAndReadme(t *testing.T) {
 	if bytes.Contains(start, []byte("HERE")) || bytes.Contains(start, []byte(`call "%`)) {
 		t.Errorf("START.cmd passes its folder through a variable:\n%s", start)
 	}
+	// START.cmd runs on XP SP3 too: nothing that came later.
+	for _, bad := range []string{"timeout", "choice", "where ", "setx", "forfiles", "robocopy", "powershell", "icacls", "mklink", "wmic", "/v:on", "!"} {
+		if bytes.Contains(bytes.ToLower(start), []byte(bad)) {
+			t.Errorf("START.cmd uses %q, which Windows XP SP3 does not have (or delayed expansion)", bad)
+		}
+	}
 	for _, want := range []string{`pushd "%~dp0"`, "call legacy\\run.cmd %*", `.\%RUNNER% %*`, `set "RUNNER=runner.exe"`, "PROCESSOR_ARCHITEW6432", "if %MAJOR% GEQ 10 goto modern"} {
 		if !bytes.Contains(start, []byte(want)) {
 			t.Errorf("START.cmd lacks %q", want)
