@@ -94,11 +94,13 @@ function expand(s) {
     return z >= 0 ? x.substring(0, z) : x;
 }
 
-// expandSystemRoot replaces the %SystemRoot% placeholder (any case) as
-// payload.ExpandSystemRoot does for runner.exe, and nothing else.
+// expandSystemRoot replaces the %SystemRoot% placeholder in front of a
+// system program (msiexec, wusa) at the start of command line s, as
+// runner.exe does, and nothing else: the arguments go on as written.
 function expandSystemRoot(s) {
-    var win = expand("%SystemRoot%");
-    return s.replace(/%systemroot%/gi, function () { return win; });
+    var head = "\"%SystemRoot%\\";
+    if (s.substring(0, head.length) != head) return s;
+    return "\"" + expand("%SystemRoot%") + "\\" + s.substring(head.length);
 }
 
 // ------------------------------------------------------------- output --

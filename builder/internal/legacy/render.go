@@ -101,11 +101,13 @@ func check(l *payload.Lock) error {
 
 // alwaysSet are environment variables every Windows defines. WSH's Run
 // replaces %NAME% in a command line when NAME is set, which runner.exe
-// never does (only the %SystemRoot% placeholder, which both replace), so
-// the script refuses at run time, after checking every file: for these
-// names that is certain, and Render refuses when the bundle is built.
+// never does in the arguments (it replaces only the %SystemRoot% in front
+// of msiexec and wusa), so the script refuses at run time, after checking
+// every file: for these names that is certain, and Render refuses when
+// the bundle is built.
 var alwaysSet = strings.Fields(`ALLUSERSPROFILE APPDATA CommonProgramFiles ComSpec COMPUTERNAME HOMEDRIVE HOMEPATH
-NUMBER_OF_PROCESSORS OS Path PATHEXT PROCESSOR_ARCHITECTURE ProgramFiles SystemDrive TEMP TMP USERNAME USERPROFILE windir`)
+NUMBER_OF_PROCESSORS OS Path PATHEXT PROCESSOR_ARCHITECTURE ProgramFiles SystemDrive SystemRoot TEMP TMP USERNAME
+USERPROFILE windir`)
 
 // windowsVariable returns the first %NAME% in s that names one of
 // alwaysSet, or "".
