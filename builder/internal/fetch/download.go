@@ -273,6 +273,14 @@ func (f *Fetcher) finish(t *target, p *part) (Result, error) {
 		err = fmt.Errorf("hashed %d of %d bytes", n, p.meta.Size)
 	}
 	if err == nil {
+		// The store takes the whole file, not the bytes hashed: a file
+		// longer than them holds something no pin has checked.
+		var fi os.FileInfo
+		if fi, err = p.f.Stat(); err == nil && fi.Size() != n {
+			err = fmt.Errorf("%s holds %d bytes, %d were hashed", p.path, fi.Size(), n)
+		}
+	}
+	if err == nil {
 		err = t.check(s256, s1, n)
 	}
 	if err == nil {

@@ -736,7 +736,6 @@ func TestMirrorsAndRedaction(t *testing.T) {
 func TestPoisonedPart(t *testing.T) {
 	data := randomBytes(17, 300<<10)
 	s := newServer(t, data, nil)
-	m := manifest(data, s.URL+"/f.bin")
 	for name, setup := range map[string]func(base string){
 		"garbage prefix": func(base string) {
 			os.WriteFile(base+".part", randomBytes(18, 100000), 0o644)
@@ -753,9 +752,19 @@ func TestPoisonedPart(t *testing.T) {
 			os.WriteFile(base+".part", data[:1000], 0o644)
 			os.WriteFile(base+".meta", []byte(`{"size":307200,"segments":[{"start":0,"end":307200,"done":200000}]}`), 0o644)
 		},
+		// No size declared: the right prefix, then junk the .meta does
+		// not claim. The resume must not leave the junk past the end.
+		"junk tail, undeclared size": func(base string) {
+			os.WriteFile(base+".part", append(append([]byte(nil), data[:1000]...), randomBytes(19, 500<<10)...), 0o644)
+			os.WriteFile(base+".meta", []byte(`{"size":0,"segments":[{"start":0,"end":-1,"done":1000}]}`), 0o644)
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			opts := testOptions(t)
+			m := manifest(data, s.URL+"/f.bin")
+			if strings.Contains(name, "undeclared") {
+				m.Artifacts[0].Size = 0
+			}
 			os.MkdirAll(filepath.Join(opts.CacheDir, "tmp"), 0o755)
 			setup(filepath.Join(opts.CacheDir, "tmp", "sha256-"+sha(data)))
 			wantOK(t, opts, m, data)
@@ -1096,3 +1105,36 @@ type notify struct{ fn func(Event) }
 func (n *notify) Event(e Event)    { n.fn(e) }
 func (n *notify) Bytes(int64)      {}
 func (n *notify) Total(int64, int) {}
+
+// finish stores the whole .part, so it must refuse one that holds more
+// than the bytes it hashed, however they got there, and delete it.
+func TestFinishRefusesUnhashedBytes(t *testing.T) {
+	data := randomBytes(30, 10000)
+	opts := testOptions(t)
+	f, err := New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := manifest(data, "https://example.invalid/f.bin")
+	m.Artifacts[0].Size = 0
+	tg := newTarget(m, &m.Artifacts[0])
+	p, err := f.openPart(tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.f.WriteAt(data, 0)
+	p.f.WriteAt(randomBytes(31, 5000), int64(len(data)))
+	n := int64(len(data))
+	p.meta = partMeta{Size: n, Segments: []segment{{Start: 0, End: n, Done: n}}}
+	p.hs.advance(n)
+	_, err = f.finish(tg, p)
+	if err == nil || !strings.Contains(err.Error(), "15000 bytes, 10000 were hashed") {
+		t.Fatalf("finish: %v", err)
+	}
+	if n := checkCache(t, opts.CacheDir); n != 0 {
+		t.Fatal("a file with unhashed bytes reached the store")
+	}
+	if _, err := os.Stat(p.path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf(".part kept: %v", err)
+	}
+}

@@ -114,6 +114,13 @@ func (p *part) loadMeta(t *target) bool {
 	if fi.Size() < claimed || (m.Size > 0 && fi.Size() > m.Size) {
 		return false
 	}
+	// Bytes past the last one claimed are not vouched for by anything
+	// (a crash between a write and its .meta, or junk). Cut them: with no
+	// size known, a tail left there would survive the download that
+	// completes the file, and end up in the store with it.
+	if fi.Size() > claimed && p.f.Truncate(claimed) != nil {
+		return false
+	}
 	p.meta = m
 	return true
 }
