@@ -7,12 +7,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -1136,5 +1138,53 @@ func TestFinishRefusesUnhashedBytes(t *testing.T) {
 	}
 	if _, err := os.Stat(p.path); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf(".part kept: %v", err)
+	}
+}
+
+// A Location header that does not parse: net/http's error quotes it whole,
+// query string and all. It must come out as a permanent error naming no
+// URL, and not be retried.
+func TestBadLocation(t *testing.T) {
+	data := randomBytes(32, 10<<10)
+	for _, loc := range []string{"http://[::1%zz]/x?sig=SECRET", "/x%zz?sig=SECRET"} {
+		t.Run(loc, func(t *testing.T) {
+			s := newServer(t, data, func(w http.ResponseWriter, r *http.Request, n int) bool {
+				w.Header().Set("Location", loc)
+				w.WriteHeader(http.StatusFound)
+				return true
+			})
+			opts := testOptions(t)
+			rec := &recorder{}
+			opts.Progress = rec
+			err := wantErr(t, opts, manifest(data, s.URL+"/f.bin"), "bad redirect Location")
+			all := err.Error()
+			for _, e := range rec.events {
+				all += " " + e.URL + " " + e.Msg
+				if e.Err != nil {
+					all += " " + e.Err.Error()
+				}
+			}
+			if strings.Contains(all, "SECRET") {
+				t.Fatalf("a secret reached an error or event: %s", all)
+			}
+			if n, _ := s.requests(); n != 1 {
+				t.Fatalf("%d requests: a bad Location was retried", n)
+			}
+		})
+	}
+}
+
+// Whatever the client's error, what is left of it names no secret: the
+// *url.Error's URL is dropped, and a URL inside the message is redacted.
+func TestCleanError(t *testing.T) {
+	for _, err := range []error{
+		&url.Error{Op: "Get", URL: "https://h/p?sig=SECRET", Err: errors.New(`proxyconnect "http://user:SECRET@proxy:8080/?k=SECRET": refused`)},
+		fmt.Errorf("wrapped: %w", &url.Error{Op: "Get", URL: "https://h/p?sig=SECRET", Err: context.DeadlineExceeded}),
+		errors.New("https://h/p?sig=SECRET failed"),
+	} {
+		got := cleanError(err)
+		if strings.Contains(got.Error(), "SECRET") || errors.Unwrap(got) != nil {
+			t.Errorf("cleanError(%q) = %q", err, got)
+		}
 	}
 }

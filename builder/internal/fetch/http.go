@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,8 +102,8 @@ func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		return false, ctx.Err()
 	}
 	if err != nil {
-		if isPermanent(err) {
-			return false, err
+		if cerr := cleanError(err); isPermanent(cerr) {
+			return false, cerr
 		}
 		return retryablehttp.ErrorPropagatedRetryPolicy(ctx, nil, err)
 	}
@@ -207,20 +208,45 @@ type roundTripError struct{ err error }
 func (e *roundTripError) Error() string { return e.err.Error() }
 func (e *roundTripError) Unwrap() error { return e.err }
 
-// cleanError drops the URL that net/http puts into its errors (with the
-// query string) and keeps what went wrong.
+// cleanError turns what the client returned into an error fit to show:
+// net/http names the URL in its errors (a *url.Error, with the query
+// string), and quotes a Location header it cannot parse whole. Our own
+// permanent errors are redacted when made and pass as they are; any other
+// text is kept without the URL around it, and any URL left inside it is
+// redacted. The result wraps nothing: no caller can print the raw error by
+// unwrapping it.
 func cleanError(err error) error {
+	var pe *permanentError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "failed to parse Location header") {
+		// A server that sends a broken redirect will send it again.
+		return permanentf("bad redirect Location")
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		if isPermanent(ue.Err) {
-			return ue.Err
-		}
+		msg = ue.Err.Error()
 		if ue.Timeout() {
-			return fmt.Errorf("timeout: %w", ue.Err)
+			msg = "timeout: " + msg
 		}
-		return ue.Err
 	}
-	return err
+	return &cleanedError{scrubURLs(msg)}
+}
+
+// cleanedError is a client error with every URL redacted.
+type cleanedError struct{ msg string }
+
+func (e *cleanedError) Error() string { return e.msg }
+
+// urlPattern matches an absolute URL in an error message, up to a space
+// or a quote.
+var urlPattern = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s"'<>]+`)
+
+// scrubURLs redacts every absolute URL in msg.
+func scrubURLs(msg string) string {
+	return urlPattern.ReplaceAllStringFunc(msg, redact)
 }
 
 // redact returns u without userinfo, query string or fragment, for errors
