@@ -309,7 +309,11 @@ func (c *cache) forget(r Result) error {
 	return c.evict(r.Path, r.index)
 }
 
-// sweepLock removes an old lock file that nobody holds.
+// sweepLock removes an old lock file that nobody holds. It removes the
+// path only while holding the lock on the file the path names (another
+// sweep may have replaced it since it was opened): with Fetcher.lock's
+// check of the same, nobody ever holds a lock on a file gone from its path
+// while another holds the one there.
 func (c *cache) sweepLock(path string, old time.Time) {
 	fi, err := os.Stat(path)
 	if err != nil || !fi.ModTime().Before(old) {
@@ -320,7 +324,7 @@ func (c *cache) sweepLock(path string, old time.Time) {
 		return
 	}
 	defer f.Close()
-	if busy, err := tryLock(f); err == nil && !busy {
+	if busy, err := tryLock(f); err == nil && !busy && stillAt(f, path) {
 		os.Remove(path)
 	}
 }

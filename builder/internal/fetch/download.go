@@ -618,23 +618,38 @@ func (f *Fetcher) total(bytes int64, files int) {
 // lock keeps other builder processes sharing the cache away from t's .part
 // while this one downloads it: two writers would corrupt it, and one could
 // still be writing into the file the other has moved into the store.
+//
+// A sweep (openCache) deletes lock files left for a day, but only while it
+// holds the lock on the file the path names; so a lock taken here counts
+// only if the path still names the locked file once it is held: if it was
+// deleted in between, the lock is on a file nobody else can find, and the
+// path is opened again. Once held and checked, the path stays this file's
+// until it is released.
 func (f *Fetcher) lock(ctx context.Context, t *target) (unlock func(), err error) {
 	path := filepath.Join(f.cache.tmpDir(), t.key()+".lock")
-	lf, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("locking %s: %w", path, err)
-	}
-	for waited := false; ; waited = true {
+	var lf *os.File
+	for waited := false; ; {
+		if lf == nil {
+			if lf, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644); err != nil {
+				return nil, fmt.Errorf("locking %s: %w", path, err)
+			}
+		}
 		busy, err := tryLock(lf)
 		if err != nil {
 			lf.Close()
 			return nil, fmt.Errorf("locking %s: %w", path, err)
 		}
 		if !busy {
+			if !stillAt(lf, path) {
+				lf.Close() // releases the lock on the deleted file
+				lf = nil
+				continue
+			}
 			// Closing the file releases the lock.
 			return func() { lf.Close() }, nil
 		}
 		if !waited {
+			waited = true
 			f.event(Event{Kind: EventNotice, ArtifactID: t.id, File: t.file, Msg: "waiting: another builder is fetching this file into the same cache"})
 		}
 		select {
@@ -644,4 +659,14 @@ func (f *Fetcher) lock(ctx context.Context, t *target) (unlock func(), err error
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// stillAt reports whether path names the open file f.
+func stillAt(f *os.File, path string) bool {
+	a, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	b, err := os.Stat(path)
+	return err == nil && os.SameFile(a, b)
 }
