@@ -133,6 +133,9 @@ func Line(ev fetch.Event) string {
 	case fetch.EventFailed:
 		return fmt.Sprintf("%s: failed: %v", who, ev.Err)
 	case fetch.EventNotice:
+		if ev.URL == "" { // about the file, not one of its URLs
+			return fmt.Sprintf("%s: %s", who, ev.Msg)
+		}
 		return fmt.Sprintf("%s: %s: %s", who, ev.URL, ev.Msg)
 	}
 	return fmt.Sprintf("%s: %v", who, ev)

@@ -17,6 +17,8 @@ func events() []fetch.Event {
 		{Kind: fetch.EventMirror, ArtifactID: "app", URL: "https://h/app.exe", Err: errors.New("HTTP 404 Not Found"), Msg: "trying https://m/app.exe"},
 		{Kind: fetch.EventDone, ArtifactID: "app", File: "app.exe", SHA256: "ab", Size: 10},
 		{Kind: fetch.EventFailed, ArtifactID: "tool", Err: errors.New("boom")},
+		{Kind: fetch.EventNotice, ArtifactID: "app", URL: "http://h/app.exe", Msg: "plain http"},
+		{Kind: fetch.EventNotice, ArtifactID: "app", Msg: "waiting: another builder"},
 	}
 }
 
@@ -36,6 +38,8 @@ builder: app: resuming at byte 5
 builder: app: giving up https://h/app.exe (HTTP 404 Not Found); trying https://m/app.exe
 builder: app: app.exe fetched, verified (sha256:ab, 10 bytes)
 builder: tool: failed: boom
+builder: app: http://h/app.exe: plain http
+builder: app: waiting: another builder
 `
 	if buf.String() != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", buf.String(), want)
