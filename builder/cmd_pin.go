@@ -135,7 +135,7 @@ func runPin(ctx context.Context, e *env, args []string) error {
 }
 
 // insertPins adds `sha256:` and `size:` lines to each pinned artifact's
-// block mapping, right after its `file:` line and at the same indentation.
+// block mapping, right after its `file:` value and at the same indentation.
 func insertPins(path string, data []byte, pins map[string]fetch.Result) ([]byte, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -167,7 +167,7 @@ func insertPins(path string, data []byte, pins map[string]fetch.Result) ([]byte,
 				path, a.Line, a.Column, r.ArtifactID, r.SHA256, r.Size)
 		}
 		key, val := mapPair(a, "file")
-		if key == nil || key.Line != val.Line {
+		if key == nil {
 			key, val = mapPair(a, "id")
 		}
 		indent := string(bytes.Repeat([]byte{' '}, key.Column-1))
@@ -177,7 +177,7 @@ func insertPins(path string, data []byte, pins map[string]fetch.Result) ([]byte,
 		} else if n, err := strconv.ParseInt(sz.Value, 10, 64); err != nil || n != r.Size {
 			return nil, fmt.Errorf("%s:%d:%d: artifact %s declares size %s but its file has %d bytes", path, sz.Line, sz.Column, r.ArtifactID, sz.Value, r.Size)
 		}
-		ins = append(ins, insertion{after: val.Line, text: text})
+		ins = append(ins, insertion{after: valueEnd(data, val.Line, key.Column-1), text: text})
 	}
 	if len(ins) != len(pins) {
 		return nil, fmt.Errorf("%s: could not find every pinned artifact in the file", path)
@@ -202,6 +202,29 @@ func insertPins(path string, data []byte, pins map[string]fetch.Result) ([]byte,
 		out = append(out[:off:off], append(text, out[off:]...)...)
 	}
 	return out, nil
+}
+
+// valueEnd is the last line of the value that starts on line (1-based) of
+// data, under a key indented by indent spaces: yaml.v3 gives no end
+// position, and a block scalar (`file: >-`) or a value on the next line
+// spans several. In a block mapping every line of a value is indented more
+// than its key, so the value ends at the last non-blank line before the
+// first non-blank one indented no more than the key. (A comment indented
+// more is taken with it, which is still a safe place.)
+func valueEnd(data []byte, line, indent int) int {
+	lines := bytes.Split(data, []byte("\n"))
+	end := line
+	for i := line; i < len(lines); i++ { // lines[i] is line i+1
+		l := bytes.TrimRight(lines[i], " \t\r")
+		if len(l) == 0 {
+			continue
+		}
+		if len(l)-len(bytes.TrimLeft(l, " ")) <= indent {
+			break
+		}
+		end = i + 1
+	}
+	return end
 }
 
 // lineEnd is the offset just past line n (1-based) of data.
