@@ -410,6 +410,7 @@ func (f *Fetcher) segment(ctx context.Context, t *target, p *part, i int, rawURL
 	}
 	defer resp.Body.Close()
 
+	crTotal := int64(-1) // the total a 206's Content-Range gives
 	switch resp.StatusCode {
 	case http.StatusOK:
 		if ranged && probe != nil && start == 0 && ifRange == "" {
@@ -436,9 +437,13 @@ func (f *Fetcher) segment(ctx context.Context, t *target, p *part, i int, rawURL
 		if wantEnd < 0 || end < 0 {
 			wantEnd = total
 		}
+		// size is the declared size, or the one learnt from an earlier
+		// response: a server that now gives another total sends another
+		// file.
 		if !ok || a != start || b+1 != wantEnd || (size > 0 && total != size) {
 			return permanentf("bad Content-Range %q for bytes %d-%d of %d", resp.Header.Get("Content-Range"), start, wantEnd-1, size)
 		}
+		crTotal = total
 	case http.StatusRequestedRangeNotSatisfiable:
 		return &restartError{"HTTP 416 Range Not Satisfiable: starting again from zero"}
 	default:
@@ -465,14 +470,16 @@ func (f *Fetcher) segment(ctx context.Context, t *target, p *part, i int, rawURL
 	case p.meta.URL != uh || p.meta.Validator == "":
 		p.meta.URL, p.meta.Validator = uh, v
 	}
-	if want < 0 && resp.ContentLength >= 0 {
-		// The size is learnt from the first response.
-		want = resp.ContentLength
-		if resp.StatusCode == http.StatusPartialContent {
-			_, _, total, _ := parseContentRange(resp.Header.Get("Content-Range"))
-			p.meta.Size = total
+	if want < 0 && (crTotal >= 0 || resp.ContentLength >= 0) {
+		// The size is learnt from the first response that gives it: a
+		// 206's Content-Range (checked above to run to its end), even
+		// with no Content-Length, or a 200's Content-Length.
+		if crTotal >= 0 {
+			p.meta.Size = crTotal
+			want = crTotal - start
 		} else {
-			p.meta.Size = want
+			p.meta.Size = resp.ContentLength
+			want = resp.ContentLength
 		}
 		p.meta.Segments[i].End = p.meta.Size
 		if !p.sizeReported {

@@ -587,6 +587,52 @@ func TestRanges(t *testing.T) {
 		})
 		wantErr(t, testOptions(t), manifest(data, s.URL+"/f.bin"), "bad Content-Range")
 	})
+	// With no size declared, the size learnt from the first response
+	// holds: a resume whose Content-Range gives another total is refused.
+	t.Run("undeclared size, other total", func(t *testing.T) {
+		s := newServer(t, data, func(w http.ResponseWriter, r *http.Request, n int) bool {
+			if n == 1 {
+				cutAfter(w, data, 150000)
+			}
+			longer := append(append([]byte(nil), data...), make([]byte, 1000)...)
+			w.Header().Set("Content-Range", "bytes 150000-"+fmtInt(len(longer)-1)+"/"+fmtInt(len(longer)))
+			w.Header().Set("Content-Length", fmtInt(len(longer)-150000))
+			w.WriteHeader(http.StatusPartialContent)
+			w.Write(longer[150000:])
+			return true
+		})
+		m := manifest(data, s.URL+"/f.bin")
+		m.Artifacts[0].Size = 0
+		wantErr(t, testOptions(t), m, "bad Content-Range")
+	})
+	// With no size declared and no Content-Length, a 206's Content-Range
+	// says how many bytes its body must carry: a body that ends early is
+	// a cut transfer, resumed where it stopped, not the end of the file.
+	t.Run("undeclared size, short 206", func(t *testing.T) {
+		s := newServer(t, data, func(w http.ResponseWriter, r *http.Request, n int) bool {
+			switch n {
+			case 1: // no Content-Length: the size is not learnt
+				w.Header().Set("ETag", `"v1"`)
+				w.WriteHeader(http.StatusOK)
+				w.Write(data[:150000])
+				w.(http.Flusher).Flush()
+				panic(http.ErrAbortHandler)
+			case 2:
+				w.Header().Set("ETag", `"v1"`)
+				w.Header().Set("Content-Range", "bytes 150000-"+fmtInt(len(data)-1)+"/"+fmtInt(len(data)))
+				w.WriteHeader(http.StatusPartialContent)
+				w.Write(data[150000 : len(data)-1000])
+				return true
+			}
+			return false
+		})
+		m := manifest(data, s.URL+"/f.bin")
+		m.Artifacts[0].Size = 0
+		wantOK(t, testOptions(t), m, data)
+		if _, ranges := s.requests(); len(ranges) != 3 || ranges[2] != "bytes="+fmtInt(len(data)-1000)+"-" {
+			t.Fatalf("requests %q, want a resume where the short 206 ended", ranges)
+		}
+	})
 	t.Run("416", func(t *testing.T) {
 		s := newServer(t, data, func(w http.ResponseWriter, r *http.Request, n int) bool {
 			switch n {
