@@ -318,7 +318,7 @@ func (f *Fetcher) attempt(ctx context.Context, t *target, p *part, rawURL, uh st
 	// the first response has brought one).
 	ifRange := ""
 	if p.meta.URL == uh {
-		ifRange = strings.TrimPrefix(strings.TrimPrefix(p.meta.Validator, "etag:"), "date:")
+		ifRange = ifRangeValue(p.meta.Validator)
 	}
 	var todo []int
 	var have int64
@@ -423,7 +423,7 @@ func (f *Fetcher) segment(ctx context.Context, t *target, p *part, i int, rawURL
 			i, ranged = 0, false
 		}
 		if ranged {
-			if v := validator(resp); v != "" && ifRange != "" && v != p.validator() {
+			if v := validator(resp); v != "" && ifRange != "" && !sameVersion(v, p.validator()) {
 				return &restartError{"the file changed on the server: starting again from zero"}
 			}
 			return &restartError{"server ignores Range: starting again from zero"}
@@ -459,7 +459,7 @@ func (f *Fetcher) segment(ctx context.Context, t *target, p *part, i int, rawURL
 	v := validator(resp)
 	p.mu.Lock()
 	switch {
-	case p.meta.URL == uh && p.meta.Validator != "" && v != "" && v != p.meta.Validator:
+	case p.meta.URL == uh && p.meta.Validator != "" && v != "" && !sameVersion(v, p.meta.Validator):
 		if !t.pinned() {
 			p.mu.Unlock()
 			return &restartError{"the file changed on the server (" + strings.SplitN(v, ":", 2)[0] + "): starting again from zero"}
@@ -568,16 +568,57 @@ func (p *part) validator() string {
 	return p.meta.Validator
 }
 
-// validator returns what If-Range may carry: a strong ETag, else
-// Last-Modified.
+// validator returns what identifies the response's version of the file:
+// "etag:" and a strong ETag; else "date:" and a Last-Modified date that is
+// strong, at least a second before the response's Date (RFC 9110 8.8.2.2);
+// else "weak:" and a Last-Modified date too recent to be strong.
+//
+// Only the first two may go into If-Range (RFC 9110 13.1.5): two versions
+// written within one second share a weak date, and a server comparing it
+// would send the rest of the new version after a prefix of the old. A weak
+// date still tells a changed file when it differs, so it is kept and
+// compared; a resume then sends Range alone, and relies on the other
+// checks: that date and the Content-Range total compared on every
+// response, and the pin (an unpinned archive's entries are pinned).
 func validator(resp *http.Response) string {
 	if et := resp.Header.Get("ETag"); et != "" && !strings.HasPrefix(et, "W/") {
 		return "etag:" + et
 	}
-	if lm := resp.Header.Get("Last-Modified"); lm != "" {
+	lm := resp.Header.Get("Last-Modified")
+	if lm == "" {
+		return ""
+	}
+	mod, err1 := http.ParseTime(lm)
+	date, err2 := http.ParseTime(resp.Header.Get("Date"))
+	if err1 == nil && err2 == nil && date.Sub(mod) >= time.Second {
 		return "date:" + lm
 	}
+	return "weak:" + lm
+}
+
+// ifRangeValue is what If-Range carries for validator v: nothing for a
+// weak date.
+func ifRangeValue(v string) string {
+	if et, ok := strings.CutPrefix(v, "etag:"); ok {
+		return et
+	}
+	if d, ok := strings.CutPrefix(v, "date:"); ok {
+		return d
+	}
 	return ""
+}
+
+// sameVersion reports whether validators a and b name the same version: a
+// date counts as the same whether it was strong or weak when seen (it
+// grows strong as time passes). A weak date seen first stays weak.
+func sameVersion(a, b string) bool {
+	norm := func(v string) string {
+		if d, ok := strings.CutPrefix(v, "weak:"); ok {
+			return "date:" + d
+		}
+		return v
+	}
+	return norm(a) == norm(b)
 }
 
 // parseContentRange parses "bytes A-B/TOTAL".

@@ -1234,3 +1234,42 @@ func TestCleanError(t *testing.T) {
 		}
 	}
 }
+
+// With no ETag, a resume sends If-Range with the Last-Modified date only
+// when the date is strong (at least a second before the response's Date):
+// two versions written within one second share a weak one.
+func TestIfRangeDate(t *testing.T) {
+	data := randomBytes(34, 300<<10)
+	lm := time.Unix(1700000000, 0).UTC()
+	for name, date := range map[string]time.Time{"strong": lm.Add(time.Hour), "weak": lm} {
+		t.Run(name, func(t *testing.T) {
+			var mu sync.Mutex
+			var ifRange []string
+			s := newServer(t, data, func(w http.ResponseWriter, r *http.Request, n int) bool {
+				w.Header().Set("Date", date.Format(http.TimeFormat))
+				if n == 1 {
+					w.Header().Set("Last-Modified", lm.Format(http.TimeFormat))
+					w.Header().Set("Content-Length", fmtInt(len(data)))
+					w.WriteHeader(http.StatusOK)
+					w.Write(data[:150000])
+					w.(http.Flusher).Flush()
+					panic(http.ErrAbortHandler)
+				}
+				mu.Lock()
+				ifRange = append(ifRange, r.Header.Get("If-Range"))
+				mu.Unlock()
+				http.ServeContent(w, r, "", lm, bytes.NewReader(data))
+				return true
+			})
+			wantOK(t, testOptions(t), manifest(data, s.URL+"/f.bin"), data)
+			_, ranges := s.requests()
+			want := ""
+			if name == "strong" {
+				want = lm.Format(http.TimeFormat)
+			}
+			if len(ifRange) != 1 || ifRange[0] != want || ranges[1] != "bytes=150000-" {
+				t.Fatalf("resume sent Range %q, If-Range %q; want If-Range %q", ranges[1:], ifRange, want)
+			}
+		})
+	}
+}
