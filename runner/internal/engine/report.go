@@ -75,7 +75,7 @@ func Summary(w io.Writer, rep *payload.Report, privateReport string) {
 	case payload.ReportRebootRequired:
 		fmt.Fprintln(w, "Result: a restart is required.")
 	case payload.ReportFailed:
-		fmt.Fprintln(w, "Result: FAILED. Nothing after the failed step ran. Fix the cause above, then run the bundle again: finished steps are not repeated.")
+		fmt.Fprintln(w, "Result: FAILED. Nothing after the failed step ran. Fix the cause above, then run the bundle again: the failed step runs again, finished steps do not.")
 	case payload.ReportRefused:
 		fmt.Fprintln(w, "Result: REFUSED. Nothing was run.")
 	}

@@ -444,7 +444,7 @@ func (sys) Exec(ctx context.Context, spec engine.ExecSpec) (uint32, error) {
 	// it started go on. Closing the job would kill them, so wait, within
 	// the step's timeout, until none is left.
 	if job != 0 {
-		for activeProcesses(job) > 0 {
+		for working(job) {
 			select {
 			case <-ctx.Done():
 				windows.TerminateJobObject(job, 1)
@@ -452,23 +452,56 @@ func (sys) Exec(ctx context.Context, spec engine.ExecSpec) (uint32, error) {
 			case <-time.After(200 * time.Millisecond):
 			}
 		}
+		// What is left is a shell an installer restarted: it must outlive
+		// the job.
+		release(job)
 	}
 	return code, nil
 }
 
-// activeProcesses is the number of processes still running in job; 0
-// when it cannot be read.
-func activeProcesses(job windows.Handle) uint32 {
-	var info struct {
-		TotalUserTime, TotalKernelTime, ThisPeriodTotalUserTime, ThisPeriodTotalKernelTime int64
-		TotalPageFaultCount, TotalProcesses, ActiveProcesses, TotalTerminatedProcesses     uint32
+// working reports whether a process of job other than explorer.exe runs.
+// Installers of shell extensions restart explorer.exe (and under Wine the
+// first window starts explorer.exe as the desktop): it never ends, and is
+// not the installation's work.
+func working(job windows.Handle) bool {
+	var list struct {
+		Assigned, InList uint32
+		IDs              [256]uintptr
 	}
-	err := windows.QueryInformationJobObject(job, windows.JobObjectBasicAccountingInformation,
-		uintptr(unsafe.Pointer(&info)), uint32(unsafe.Sizeof(info)), nil)
+	err := windows.QueryInformationJobObject(job, windows.JobObjectBasicProcessIdList,
+		uintptr(unsafe.Pointer(&list)), uint32(unsafe.Sizeof(list)), nil)
 	if err != nil {
-		return 0
+		// more processes than the list holds (ERROR_MORE_DATA)
+		return errors.Is(err, windows.ERROR_MORE_DATA)
 	}
-	return info.ActiveProcesses
+	for _, id := range list.IDs[:list.InList] {
+		if !isShell(uint32(id)) {
+			return true
+		}
+	}
+	return false
+}
+
+func isShell(pid uint32) bool {
+	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, pid)
+	if err != nil {
+		return false // it cannot be asked: count it as working
+	}
+	defer windows.CloseHandle(h)
+	buf := make([]uint16, windows.MAX_LONG_PATH)
+	n := uint32(len(buf))
+	if err := windows.QueryFullProcessImageName(h, 0, &buf[0], &n); err != nil {
+		return false
+	}
+	name := windows.UTF16ToString(buf[:n])
+	return strings.EqualFold(name[strings.LastIndexByte(name, '\\')+1:], "explorer.exe")
+}
+
+// release lets the processes still in job live on when it is closed.
+func release(job windows.Handle) {
+	info := windows.JOBOBJECT_EXTENDED_LIMIT_INFORMATION{}
+	_, _ = windows.SetInformationJobObject(job, windows.JobObjectExtendedLimitInformation,
+		uintptr(unsafe.Pointer(&info)), uint32(unsafe.Sizeof(info)))
 }
 
 // newJob returns a kill-on-close job holding process, or 0 when the system
