@@ -269,6 +269,15 @@ func TestWineRunSuccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := newMachine(t, f, bundle)
+	// Someone made the private folder first and planted a DLL where the
+	// copy of the cleanup tool goes: it is removed before anything runs.
+	planted := m.HostPath(m.private(`b\payloads\cleanup\version.dll`))
+	if err := os.MkdirAll(filepath.Dir(planted), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(planted, []byte("MZ planted"), 0o666); err != nil {
+		t.Fatal(err)
+	}
 	// .NET 3.5 "installed" by a 32-bit installer: only the 32-bit view.
 	m.RegAdd(`HKLM\SOFTWARE\Microsoft\NET Framework Setup\NDP\v3.5`, "Install", "REG_DWORD", "1", 32)
 
@@ -289,8 +298,11 @@ func TestWineRunSuccess(t *testing.T) {
 	if !strings.Contains(rep.Reason, "files not listed in the lock were ignored: payloads/cleanup/version.dll") {
 		t.Errorf("report reason %q", rep.Reason)
 	}
-	if _, err := os.Stat(m.HostPath(m.private(`b\payloads\cleanup\version.dll`))); !os.IsNotExist(err) {
-		t.Errorf("the planted DLL reached the private folder: %v", err)
+	if _, err := os.Stat(planted); !os.IsNotExist(err) {
+		t.Errorf("the planted DLL is in the private folder: %v", err)
+	}
+	if !strings.Contains(rep.Reason, "removed from the private copy what the lock does not list: payloads/cleanup/version.dll") {
+		t.Errorf("report reason %q", rep.Reason)
 	}
 
 	// The command line reached the installer verbatim, from the private
@@ -305,6 +317,19 @@ func TestWineRunSuccess(t *testing.T) {
 	}
 	if !strings.EqualFold(runs[0].Path, prog) || !strings.EqualFold(runs[0].Cwd, m.private(`w\2`)) || len(runs[0].CwdEntries) != 0 {
 		t.Errorf("run: %+v", runs[0])
+	}
+	// and the installers' own work is in the registry
+	for name, want := range map[string]string{"cleanup_exit0": `"` + prog + `" ` + cleanupArgs, "netfx35_exit0": `"` + m.private(`b\payloads\netfx35\netfx35_exit0.exe`) + `"`} {
+		key := `HKLM\SOFTWARE\FixstickTest\` + name
+		if n, ok := m.RegQuery(key, "Runs", 64); !ok || n != "0x1" {
+			t.Errorf("%s Runs = %q, %v", key, n, ok)
+		}
+		if c, ok := m.RegQuery(key, "CmdLine", 64); !ok || c != want {
+			t.Errorf("%s CmdLine\n got %q\nwant %q", key, c, want)
+		}
+	}
+	if _, ok := m.RegQuery(`HKLM\SOFTWARE\FixstickTest\netfx11_exit0`, "Runs", 64); ok {
+		t.Errorf("the skipped installer ran")
 	}
 
 	// The real MSI was installed by msiexec, with the step's args.
@@ -371,6 +396,17 @@ func TestWineRebootResume(t *testing.T) {
 		t.Fatalf("RunOnce\n got %q\nwant %q", cmd, want)
 	}
 
+	// Run again before any restart: the runner sees the same boot, says
+	// so, and runs nothing.
+	r := m.runner("run", "--yes")
+	rep = m.report()
+	if rep.Outcome != payload.ReportRebootRequired || !strings.Contains(rep.Reason, "has not restarted since") || strings.Contains(r.Stdout, "continuing after the restart") {
+		t.Fatalf("before the restart, again: %s: %s\n%s", rep.Outcome, rep.Reason, r.Stdout)
+	}
+	if runs := m.fakeRuns(); len(runs) != 1 {
+		t.Fatalf("runs before the restart: %+v", runs)
+	}
+
 	// wineboot -r runs HKLM RunOnce: the runner continues from its
 	// private copy, not from D:.
 	m.Reboot()
@@ -411,6 +447,43 @@ func TestWineFailureExplained(t *testing.T) {
 	if runs := m.fakeRuns(); len(runs) != 1 {
 		t.Errorf("runs %+v", runs)
 	}
+	// A failed step is not done: the next run runs it again, and it is
+	// still a failure.
+	r = m.runner("run", "--yes")
+	rep = m.report()
+	if rep.Outcome != payload.ReportFailed || r.Status != 1 || stepStatuses(rep) != "broken=failed after=not-run" ||
+		!strings.Contains(rep.Steps[0].Reason, "run again after 1 failed run(s)") {
+		t.Errorf("second run: %s %s (status %d): %s", rep.Outcome, stepStatuses(rep), r.Status, rep.Steps[0].Reason)
+	}
+	if runs := m.fakeRuns(); len(runs) != 2 {
+		t.Errorf("runs %+v", runs)
+	}
+}
+
+// TestWineMSIFailure: a real MSI whose launch condition is false ends
+// msiexec with 1603; the report explains it and names msiexec's log.
+func TestWineMSIFailure(t *testing.T) {
+	f := getFixture(t)
+	bundle := f.build(t, []artifact{{id: "fixture", file: "fixture.msi", data: f.msi}}, `
+  - id: fixture
+    msi: fixture
+    args: FIXFAIL=1
+`)
+	m := newMachine(t, f, bundle)
+	r := m.runner("run", "--yes")
+	rep := m.report()
+	logPath := m.private(`logs\fixture.log`)
+	st := rep.Steps[0]
+	if rep.Outcome != payload.ReportFailed || r.Status != 1 || st.ExitCode == nil || *st.ExitCode != 1603 || st.Log != logPath ||
+		st.Reason != "1603 (0x643): fatal error during installation; read the installer's log; log: "+logPath {
+		t.Fatalf("%s (status %d): %+v", rep.Outcome, r.Status, st)
+	}
+	if fi, err := os.Stat(m.HostPath(logPath)); err != nil || fi.Size() == 0 {
+		t.Errorf("msiexec's log: %v", err)
+	}
+	if _, ok := m.RegQuery(`HKLM\SOFTWARE\FixstickFixture`, "Installed", 32); ok {
+		t.Errorf("the package was installed")
+	}
 }
 
 func TestWineTamperedRefused(t *testing.T) {
@@ -450,7 +523,7 @@ func TestWineTamperedRefused(t *testing.T) {
 
 func TestWineTimeoutKills(t *testing.T) {
 	f := getFixture(t)
-	bundle := f.build(t, []artifact{f.fakeAs("stuck", "stuck_hang.exe"), f.fakeAs("after", "after_exit0.exe")}, `
+	bundle := f.build(t, []artifact{f.fakeAs("stuck", "stuck_hangchild.exe"), f.fakeAs("after", "after_exit0.exe")}, `
   - id: stuck
     exe: stuck
     timeout: 1m
@@ -478,8 +551,14 @@ func TestWineTimeoutKills(t *testing.T) {
 		rep.Steps[0].Reason != "did not finish within 2s; the runner stopped it and its child processes" {
 		t.Fatalf("%s %s: %q", rep.Outcome, stepStatuses(rep), rep.Steps[0].Reason)
 	}
-	if runs := m.fakeRuns(); len(runs) != 1 || runs[0].Exe != "stuck_hang.exe" {
+	if runs := m.fakeRuns(); len(runs) != 1 || runs[0].Exe != "stuck_hangchild.exe" {
 		t.Errorf("runs %+v", runs)
+	}
+	// The hung installer's child would write a file 3 s after it started:
+	// the timeout killed it too.
+	time.Sleep(5 * time.Second)
+	if _, err := os.Stat(m.C("fixstick-test", "late.txt")); !os.IsNotExist(err) {
+		t.Errorf("a child of the hung installer lived on: %v", err)
 	}
 }
 
@@ -517,8 +596,9 @@ func TestWineInteractive(t *testing.T) {
 }
 
 // TestWinePowerCut kills every process while an installer runs (the
-// journal says "started"), then runs the bundle again: the interrupted
-// step runs again, the finished one does not, and the report says so.
+// journal says "started"), then starts Windows again: the RunOnce entry
+// registered before the step continues the bundle, the interrupted step
+// runs again, the finished one does not, and the report says so.
 func TestWinePowerCut(t *testing.T) {
 	f := getFixture(t)
 	bundle := f.build(t, []artifact{f.fakeAs("first", "first_exit0.exe"), f.fakeAs("second", "second_hangonce.exe")}, `
@@ -551,7 +631,9 @@ func TestWinePowerCut(t *testing.T) {
 		t.Fatalf("journal after the power cut: %+v", j.Steps)
 	}
 
-	m.runner("run", "--yes")
+	// The power comes back: Windows starts, and the entry registered
+	// before the step ran continues the bundle.
+	m.Reboot()
 	rep := m.report()
 	if rep.Outcome != payload.ReportSuccess || stepStatuses(rep) != "first=succeeded second=succeeded" ||
 		!strings.Contains(rep.Steps[1].Reason, "run again after 1 interrupted run") || !strings.Contains(rep.Reason, "step second was interrupted") {
