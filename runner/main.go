@@ -198,7 +198,7 @@ func (c *cli) status() int {
 		fmt.Fprintf(c.stdout, "Recorded: %s\n", engine.DescribeFacts(j.Facts))
 	}
 	if j.AwaitingReboot {
-		fmt.Fprintln(c.stdout, "Waiting for a restart; the runner continues by itself after it.")
+		fmt.Fprintf(c.stdout, "Waiting for a restart (asked for at %s); the runner continues by itself after it.\n", j.RestartAsked)
 	}
 	for _, st := range l.Steps {
 		line := "not run yet"
@@ -209,6 +209,9 @@ func (c *cli) status() int {
 			switch js.State {
 			case engine.StateDone:
 				line = js.Status + ": " + js.Reason
+				if js.Status == payload.StatusFailed {
+					line += " (runs again on the next run)"
+				}
 			case engine.StateStarted:
 				line = "started " + js.Started + ", not finished (runs again on the next run)"
 			}

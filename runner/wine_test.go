@@ -470,7 +470,11 @@ func TestWineMSIFailure(t *testing.T) {
     args: FIXFAIL=1
 `)
 	m := newMachine(t, f, bundle)
-	r := m.runner("run", "--yes")
+	// --yes without a command does not ask either
+	r := m.runner("--yes")
+	if strings.Contains(r.Stdout, "(y/N)") {
+		t.Errorf("runner --yes asked:\n%s", r.Stdout)
+	}
 	rep := m.report()
 	logPath := m.private(`logs\fixture.log`)
 	st := rep.Steps[0]

@@ -421,3 +421,25 @@ func (d deniedFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	}
 	return d.MapFS.ReadDir(name)
 }
+
+// Ctrl+C while a program runs: the report says the person interrupted
+// the run, not "context canceled".
+func TestInterruptedByTheUser(t *testing.T) {
+	dir := writeBundle(t, []payload.LockStep{exeStep("one", "payloads/one/one.exe")}, bundleFile{"payloads/one/one.exe", "1"})
+	sys := newFakeSys(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	sys.programs["one.exe"] = func(c context.Context, _ ExecSpec) (uint32, error) {
+		cancel()
+		<-c.Done()
+		return 0, c.Err()
+	}
+	e, _, _ := newEngine(t, sys)
+	b, err := e.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.Run(ctx, b, RunOptions{})
+	if err == nil || rep == nil || rep.Outcome != payload.ReportFailed || !strings.HasPrefix(rep.Reason, "interrupted by the user") {
+		t.Fatalf("%v; %+v", err, rep)
+	}
+}
