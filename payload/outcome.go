@@ -117,7 +117,7 @@ var knownCodes = map[uint32]string{
 	87:         "invalid parameter: check the step's command line",
 	112:        "the disk is full",
 	1602:       "cancelled by the user",
-	1603:       "fatal error during installation (0x643); read the installer's log",
+	1603:       "fatal error during installation; read the installer's log",
 	1605:       "this product is not installed",
 	1612:       "the installation source is not available",
 	1614:       "the product is uninstalled",

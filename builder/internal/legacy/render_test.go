@@ -101,7 +101,7 @@ func TestRenderStepSections(t *testing.T) {
 		`//   Skipped on every computer: optional artifact fixit50123 not supplied`,
 		`unlessText: "the registry value HKLM\\SOFTWARE\\Microsoft\\Updates\\.NETFramework\\1.1\\M979906\\Installed equals 1 (32-bit view)"`,
 		`"100": ["failure", "the cleanup failed; read %TEMP%\\cleanup_errors.log"]`,
-		`"1603": "fatal error during installation (0x643); read the installer's log"`,
+		`"1603": "fatal error during installation; read the installer's log"`,
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("script lacks %s", want)

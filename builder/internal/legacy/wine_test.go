@@ -512,7 +512,7 @@ func TestWineLegacyFailureExplained(t *testing.T) {
 	}
 	st := rep.Steps[0]
 	if st.ExitCode == nil || *st.ExitCode != 1603 || st.ExitHex != "0x643" ||
-		st.Reason != "1603 (0x643): fatal error during installation (0x643); read the installer's log" {
+		st.Reason != "1603 (0x643): fatal error during installation; read the installer's log" {
 		t.Errorf("step report %+v", st)
 	}
 	if rep.Reason != "step broken failed: "+st.Reason {

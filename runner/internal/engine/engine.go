@@ -547,9 +547,6 @@ func (r *run) decide(st payload.LockStep) (run bool, why string, err error) {
 // explain reads a failing exit code for a person:
 // "1603 (0x643): fatal error during installation; log: C:\...".
 func explain(code uint32, text, logPath string) string {
-	// CodeString already gives the hex form; a text that repeats it
-	// ("fatal error during installation (0x643)") drops it here.
-	text = strings.Replace(text, fmt.Sprintf(" (0x%X)", code), "", 1)
 	s := payload.CodeString(code) + ": " + text
 	if logPath != "" {
 		s += "; log: " + logPath
