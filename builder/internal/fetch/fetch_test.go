@@ -769,16 +769,7 @@ func TestMirrorsAndRedaction(t *testing.T) {
 			t.Errorf("error does not name %q:\n%v", want, err)
 		}
 	}
-	all := err.Error()
-	for _, e := range rec.events {
-		all += " " + e.URL + " " + e.Msg
-		if e.Err != nil {
-			all += " " + e.Err.Error()
-		}
-	}
-	if strings.Contains(all, "SECRET") {
-		t.Fatalf("a secret reached an error or event: %s", all)
-	}
+	noSecret(t, err, rec)
 }
 
 func TestPoisonedPart(t *testing.T) {
@@ -1203,16 +1194,7 @@ func TestBadLocation(t *testing.T) {
 			rec := &recorder{}
 			opts.Progress = rec
 			err := wantErr(t, opts, manifest(data, s.URL+"/f.bin"), "bad redirect Location")
-			all := err.Error()
-			for _, e := range rec.events {
-				all += " " + e.URL + " " + e.Msg
-				if e.Err != nil {
-					all += " " + e.Err.Error()
-				}
-			}
-			if strings.Contains(all, "SECRET") {
-				t.Fatalf("a secret reached an error or event: %s", all)
-			}
+			noSecret(t, err, rec)
 			if n, _ := s.requests(); n != 1 {
 				t.Fatalf("%d requests: a bad Location was retried", n)
 			}
@@ -1271,5 +1253,21 @@ func TestIfRangeDate(t *testing.T) {
 				t.Fatalf("resume sent Range %q, If-Range %q; want If-Range %q", ranges[1:], ifRange, want)
 			}
 		})
+	}
+}
+
+// noSecret fails t when "SECRET" appears in err or in any event rec saw:
+// its URL, message or error.
+func noSecret(t *testing.T, err error, rec *recorder) {
+	t.Helper()
+	all := err.Error()
+	for _, e := range rec.events {
+		all += " " + e.URL + " " + e.Msg
+		if e.Err != nil {
+			all += " " + e.Err.Error()
+		}
+	}
+	if strings.Contains(all, "SECRET") {
+		t.Fatalf("a secret reached an error or event: %s", all)
 	}
 }
