@@ -280,8 +280,7 @@ func TestTimeout(t *testing.T) {
 }
 
 func TestRebootResume(t *testing.T) {
-	steps := []payload.LockStep{exeStep("one", "payloads/one/one.exe"), exeStep("two", "payloads/two/two.exe")}
-	dir := writeBundle(t, steps, bundleFile{"payloads/one/one.exe", "1"}, bundleFile{"payloads/two/two.exe", "2"})
+	dir := twoStepBundle(t)
 	sys := newFakeSys(t)
 	sys.programs["one.exe"] = exitWith(3010)
 	e, _, _ := newEngine(t, sys)
@@ -443,8 +442,7 @@ func TestJournalCrashPoints(t *testing.T) {
 }
 
 func TestRefuseTamperedPrivateCopy(t *testing.T) {
-	steps := []payload.LockStep{exeStep("one", "payloads/one/one.exe"), exeStep("two", "payloads/two/two.exe")}
-	dir := writeBundle(t, steps, bundleFile{"payloads/one/one.exe", "1"}, bundleFile{"payloads/two/two.exe", "2"})
+	dir := twoStepBundle(t)
 	sys := newFakeSys(t)
 	e, _, _ := newEngine(t, sys)
 	p, _ := e.PathsFor("test-bundle-1a2b3c")

@@ -221,6 +221,13 @@ type bundleFile struct {
 	content string
 }
 
+// twoStepBundle is a bundle of two programs, one.exe then two.exe.
+func twoStepBundle(t *testing.T) string {
+	t.Helper()
+	steps := []payload.LockStep{exeStep("one", "payloads/one/one.exe"), exeStep("two", "payloads/two/two.exe")}
+	return writeBundle(t, steps, bundleFile{"payloads/one/one.exe", "1"}, bundleFile{"payloads/two/two.exe", "2"})
+}
+
 // writeBundle writes files and a lock listing them, with the given steps.
 func writeBundle(t *testing.T, steps []payload.LockStep, files ...bundleFile) string {
 	t.Helper()

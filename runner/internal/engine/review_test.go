@@ -15,8 +15,7 @@ import (
 // A step that failed runs again on the next run, and the rerun's outcome
 // comes from the steps: never success while one is failed.
 func TestFailedStepRunsAgain(t *testing.T) {
-	steps := []payload.LockStep{exeStep("one", "payloads/one/one.exe"), exeStep("two", "payloads/two/two.exe")}
-	dir := writeBundle(t, steps, bundleFile{"payloads/one/one.exe", "1"}, bundleFile{"payloads/two/two.exe", "2"})
+	dir := twoStepBundle(t)
 	sys := newFakeSys(t)
 	sys.programs["one.exe"] = exitWith(1603)
 	e, _, _ := newEngine(t, sys)
@@ -76,8 +75,7 @@ func TestOutcomeFromJournal(t *testing.T) {
 // step's payload) are removed before anything runs, on a run from the
 // stick and on a resume from the private copy.
 func TestPrivateCopyHoldsOnlyTheLock(t *testing.T) {
-	steps := []payload.LockStep{exeStep("one", "payloads/one/one.exe"), exeStep("two", "payloads/two/two.exe")}
-	dir := writeBundle(t, steps, bundleFile{"payloads/one/one.exe", "1"}, bundleFile{"payloads/two/two.exe", "2"})
+	dir := twoStepBundle(t)
 	sys := newFakeSys(t)
 	e, _, _ := newEngine(t, sys)
 	p, _ := e.PathsFor("test-bundle-1a2b3c")
@@ -159,8 +157,7 @@ func TestUntrustedPrivateFolderMovedAside(t *testing.T) {
 // first run came from; after a restart, only to a folder that still holds
 // the same bundle, and a vanished one is never created.
 func TestReportOrigin(t *testing.T) {
-	steps := []payload.LockStep{exeStep("one", "payloads/one/one.exe"), exeStep("two", "payloads/two/two.exe")}
-	dir := writeBundle(t, steps, bundleFile{"payloads/one/one.exe", "1"}, bundleFile{"payloads/two/two.exe", "2"})
+	dir := twoStepBundle(t)
 	sys := newFakeSys(t)
 	sys.programs["one.exe"] = exitWith(1603)
 	e, _, _ := newEngine(t, sys)
@@ -249,8 +246,7 @@ func TestLastStepRestart(t *testing.T) {
 // the boot time that none happened, says so and stops, unless told to go
 // on without it.
 func TestNoRestartYet(t *testing.T) {
-	steps := []payload.LockStep{exeStep("one", "payloads/one/one.exe"), exeStep("two", "payloads/two/two.exe")}
-	dir := writeBundle(t, steps, bundleFile{"payloads/one/one.exe", "1"}, bundleFile{"payloads/two/two.exe", "2"})
+	dir := twoStepBundle(t)
 	sys := newFakeSys(t)
 	sys.programs["one.exe"] = exitWith(3010)
 	e, out, _ := newEngine(t, sys)
@@ -282,8 +278,7 @@ func TestNoRestartYet(t *testing.T) {
 // The entry that continues after a restart exists before a program runs:
 // an installer may restart the computer itself (1641) at any moment.
 func TestRunOnceBeforeEachProgram(t *testing.T) {
-	steps := []payload.LockStep{exeStep("one", "payloads/one/one.exe"), exeStep("two", "payloads/two/two.exe")}
-	dir := writeBundle(t, steps, bundleFile{"payloads/one/one.exe", "1"}, bundleFile{"payloads/two/two.exe", "2"})
+	dir := twoStepBundle(t)
 	sys := newFakeSys(t)
 	e, _, _ := newEngine(t, sys)
 	p, _ := e.PathsFor("test-bundle-1a2b3c")
