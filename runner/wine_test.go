@@ -9,14 +9,8 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -47,9 +41,7 @@ var (
 func getFixture(t *testing.T) *fixture {
 	t.Helper()
 	w := winetest.Get(t)
-	if _, err := exec.LookPath("wixl"); err != nil && os.Getenv(winetest.RequireEnv) != "1" {
-		t.Skipf("wixl is not installed (apt install wixl; set %s=1 to make this a failure)", winetest.RequireEnv)
-	}
+	winetest.RequireWixl(t)
 	fixOnce.Do(func() { fix, fixErr = makeFixture(t, w) })
 	if fixErr != nil {
 		t.Fatal(fixErr)
@@ -77,73 +69,26 @@ func makeFixture(t *testing.T, w *winetest.Wine) (*fixture, error) {
 		return nil, err
 	}
 	f.fake = fake
-	f.builder = filepath.Join(w.Scratch("builder"), "builder")
-	if out, err := exec.Command("go", "build", "-o", f.builder, "fixstick/builder").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("building the builder: %v\n%s", err, out)
-	}
-	wx := w.Scratch("wixl")
-	wxs, err := os.ReadFile(filepath.Join("testdata", "fixture.wxs"))
-	if err != nil {
+	if f.builder, err = w.BuildBuilder(); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(wx, "fixture.wxs"), wxs, 0o644); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(wx, "fixture.txt"), []byte("installed by the fixstick test MSI\n"), 0o644); err != nil {
-		return nil, err
-	}
-	cmd := exec.Command("wixl", "-o", "fixture.msi", "fixture.wxs")
-	cmd.Dir = wx
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("wixl (apt install wixl): %v\n%s", err, out)
-	}
-	if f.msi, err = os.ReadFile(filepath.Join(wx, "fixture.msi")); err != nil {
+	if f.msi, err = w.BuildMSI(filepath.Join("testdata", "fixture.wxs")); err != nil {
 		return nil, err
 	}
 	return f, nil
 }
 
-// artifact is a payload the test server serves.
-type artifact struct {
-	id, file string
-	data     []byte
-}
+type artifact = winetest.Artifact
 
-// build writes a manifest for arts and steps (YAML), serves the payloads,
-// and runs `builder build --dir`; it returns the bundle folder.
+// build makes a bundle of arts and steps (YAML) with the real builder; it
+// returns the bundle folder.
 func (f *fixture) build(t *testing.T, arts []artifact, steps string) string {
 	t.Helper()
-	srvDir := t.TempDir()
-	var m strings.Builder
-	srv := httptest.NewServer(http.FileServer(http.Dir(srvDir)))
-	defer srv.Close()
-	fmt.Fprintf(&m, "manifest: 1\nid: wine-e2e\ntitle: Wine end-to-end test\ncreated: 2026-01-01T00:00:00Z\nartifacts:\n")
-	for _, a := range arts {
-		if err := os.WriteFile(filepath.Join(srvDir, a.file), a.data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256(a.data)
-		fmt.Fprintf(&m, "  - id: %s\n    file: %s\n    sha256: %s\n    urls:\n      - url: %s/%s\n        insecure_http: true\n",
-			a.id, a.file, hex.EncodeToString(sum[:]), srv.URL, a.file)
-	}
-	m.WriteString("steps:\n" + steps)
-	work := t.TempDir()
-	manifest := filepath.Join(work, "wine-e2e.yaml")
-	if err := os.WriteFile(manifest, []byte(m.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bundle := filepath.Join(work, "stick")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, f.builder, "build", manifest, "--dir", bundle, "--runner-dir", f.runnerDir, "--cache", filepath.Join(work, "cache"))
-	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("builder build: %v\n%s\nmanifest:\n%s", err, out, m.String())
-	}
-	return bundle
+	b := winetest.Bundle{Builder: f.builder, RunnerDir: f.runnerDir, ID: "wine-e2e", Title: "Wine end-to-end test"}
+	return b.Build(t, arts, steps)
 }
 
-func (f *fixture) fakeAs(id, name string) artifact { return artifact{id: id, file: name, data: f.fake} }
+func (f *fixture) fakeAs(id, name string) artifact { return artifact{ID: id, File: name, Data: f.fake} }
 
 // machine is a prefix with the bundle as drive D:.
 type machine struct {
@@ -245,7 +190,7 @@ func TestWineRunSuccess(t *testing.T) {
 		f.fakeAs("cleanup", "cleanup_exit0.exe"),
 		f.fakeAs("netfx35", "netfx35_exit0.exe"),
 		f.fakeAs("netfx11", "netfx11_exit0.exe"),
-		{id: "fixture", file: "fixture.msi", data: f.msi},
+		{ID: "fixture", File: "fixture.msi", Data: f.msi},
 	}, `
   - id: record
     detect: netfx
@@ -464,7 +409,7 @@ func TestWineFailureExplained(t *testing.T) {
 // msiexec with 1603; the report explains it and names msiexec's log.
 func TestWineMSIFailure(t *testing.T) {
 	f := getFixture(t)
-	bundle := f.build(t, []artifact{{id: "fixture", file: "fixture.msi", data: f.msi}}, `
+	bundle := f.build(t, []artifact{{ID: "fixture", File: "fixture.msi", Data: f.msi}}, `
   - id: fixture
     msi: fixture
     args: FIXFAIL=1

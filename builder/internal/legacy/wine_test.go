@@ -2,13 +2,9 @@ package legacy
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,9 +78,7 @@ var (
 func getFixture(t *testing.T) *fixture {
 	t.Helper()
 	w := winetest.Get(t)
-	if _, err := exec.LookPath("wixl"); err != nil && os.Getenv(winetest.RequireEnv) != "1" {
-		t.Skipf("wixl is not installed (apt install wixl; set %s=1 to make this a failure)", winetest.RequireEnv)
-	}
+	winetest.RequireWixl(t)
 	fixOnce.Do(func() { fix, fixErr = makeFixture(w) })
 	if fixErr != nil {
 		t.Fatal(fixErr)
@@ -99,28 +93,12 @@ func makeFixture(w *winetest.Wine) (*fixture, error) {
 			return nil, err
 		}
 	}
-	f.builder = filepath.Join(w.Scratch("legacy-builder"), "builder")
-	if out, err := exec.Command("go", "build", "-o", f.builder, "fixstick/builder").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("building the builder: %v\n%s", err, out)
+	var err error
+	if f.builder, err = w.BuildBuilder(); err != nil {
+		return nil, err
 	}
 	// The runner's end-to-end tests install the same package.
-	wxs, err := os.ReadFile(filepath.Join("..", "..", "..", "runner", "testdata", "fixture.wxs"))
-	if err != nil {
-		return nil, err
-	}
-	wx := w.Scratch("legacy-wixl")
-	if err := os.WriteFile(filepath.Join(wx, "fixture.wxs"), wxs, 0o644); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(wx, "fixture.txt"), []byte("installed by the fixstick test MSI\n"), 0o644); err != nil {
-		return nil, err
-	}
-	cmd := exec.Command("wixl", "-o", "fixture.msi", "fixture.wxs")
-	cmd.Dir = wx
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("wixl: %v\n%s", err, out)
-	}
-	if f.msi, err = os.ReadFile(filepath.Join(wx, "fixture.msi")); err != nil {
+	if f.msi, err = w.BuildMSI(filepath.Join("..", "..", "..", "runner", "testdata", "fixture.wxs")); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -177,43 +155,24 @@ func buildFake(exe string, code uint32) error {
 	return nil
 }
 
-// artifact is a payload the test server serves.
+// artifact is a payload the test server serves: a winetest.Artifact that
+// the tests below can write without keys.
 type artifact struct {
 	id, file string
 	data     []byte
 }
 
-// build writes a manifest for arts and steps, serves the payloads, and runs
-// the real `builder build --dir`, which renders this package's executor
-// into the bundle; it returns the bundle folder.
+// build makes a bundle of arts and steps (YAML) with the real `builder
+// build --dir`, which renders this package's executor into the bundle; it
+// returns the bundle folder.
 func (f *fixture) build(t *testing.T, arts []artifact, steps string) string {
 	t.Helper()
-	srvDir := t.TempDir()
-	srv := httptest.NewServer(http.FileServer(http.Dir(srvDir)))
-	defer srv.Close()
-	var m strings.Builder
-	fmt.Fprintf(&m, "manifest: 1\nid: legacy-e2e\ntitle: Legacy executor end-to-end test\ncreated: 2026-01-01T00:00:00Z\nartifacts:\n")
+	var as []winetest.Artifact
 	for _, a := range arts {
-		if err := os.WriteFile(filepath.Join(srvDir, a.file), a.data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		sum := sha256.Sum256(a.data)
-		fmt.Fprintf(&m, "  - id: %s\n    file: %s\n    sha256: %s\n    urls:\n      - url: %s/%s\n        insecure_http: true\n",
-			a.id, a.file, hex.EncodeToString(sum[:]), srv.URL, a.file)
+		as = append(as, winetest.Artifact{ID: a.id, File: a.file, Data: a.data})
 	}
-	m.WriteString("steps:\n" + steps)
-	work := t.TempDir()
-	manifest := filepath.Join(work, "legacy-e2e.yaml")
-	if err := os.WriteFile(manifest, []byte(m.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	bundle := filepath.Join(work, "stick")
-	cmd := exec.Command(f.builder, "build", manifest, "--dir", bundle, "--runner-dir", f.runnerDir, "--cache", filepath.Join(work, "cache"))
-	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("builder build: %v\n%s\nmanifest:\n%s", err, out, m.String())
-	}
-	return bundle
+	b := winetest.Bundle{Builder: f.builder, RunnerDir: f.runnerDir, ID: "legacy-e2e", Title: "Legacy executor end-to-end test"}
+	return b.Build(t, as, steps)
 }
 
 // machine is a prefix that reports Windows XP SP3, with the bundle as
