@@ -16,7 +16,7 @@ func renameRetry(from, to string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	delay := 10 * time.Millisecond
 	for {
-		err := moveFile(from, to)
+		err := moveFile(from, to, windows.MOVEFILE_REPLACE_EXISTING|windows.MOVEFILE_WRITE_THROUGH)
 		if err == nil || !transient(err) || time.Now().After(deadline) {
 			return err
 		}
@@ -27,7 +27,16 @@ func renameRetry(from, to string) error {
 	}
 }
 
-func moveFile(from, to string) error {
+func moveFile(from, to string, flags uint32) error {
+	if err := MoveFileEx(from, to, flags); err != nil {
+		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
+	}
+	return nil
+}
+
+// MoveFileEx is windows.MoveFileEx with Go strings; winsys moves folders
+// aside with it too.
+func MoveFileEx(from, to string, flags uint32) error {
 	f, err := windows.UTF16PtrFromString(from)
 	if err != nil {
 		return err
@@ -36,10 +45,7 @@ func moveFile(from, to string) error {
 	if err != nil {
 		return err
 	}
-	if err := windows.MoveFileEx(f, t, windows.MOVEFILE_REPLACE_EXISTING|windows.MOVEFILE_WRITE_THROUGH); err != nil {
-		return &os.LinkError{Op: "rename", Old: from, New: to, Err: err}
-	}
-	return nil
+	return windows.MoveFileEx(f, t, flags)
 }
 
 func transient(err error) bool {

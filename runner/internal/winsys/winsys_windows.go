@@ -72,7 +72,7 @@ func (sys) MkdirPrivate(dir string) (string, error) {
 		}
 	}
 	aside := fmt.Sprintf("%s.untrusted-%d", dir, time.Now().Unix())
-	if err := renameRetryDir(dir, aside); err != nil {
+	if err := engine.MoveFileEx(dir, aside, windows.MOVEFILE_WRITE_THROUGH); err != nil {
 		return "", fmt.Errorf("%s was not made by an administrator, and moving it aside failed: %w", dir, err)
 	}
 	if err := createPrivate(dir, sd); err != nil {
@@ -149,18 +149,6 @@ func resetTree(dir string, sd *windows.SECURITY_DESCRIPTOR) error {
 		}
 		return nil
 	})
-}
-
-func renameRetryDir(from, to string) error {
-	f, err := windows.UTF16PtrFromString(from)
-	if err != nil {
-		return err
-	}
-	t, err := windows.UTF16PtrFromString(to)
-	if err != nil {
-		return err
-	}
-	return windows.MoveFileEx(f, t, windows.MOVEFILE_WRITE_THROUGH)
 }
 
 // BootTime is Windows' own record of when it started
