@@ -501,7 +501,7 @@ func TestOpenRefusesTamperedBundle(t *testing.T) {
 }
 
 func TestExtraFilesNoted(t *testing.T) {
-	dir := writeBundle(t, []payload.LockStep{exeStep("one", "payloads/one/one.exe")}, bundleFile{"payloads/one/one.exe", "1"})
+	dir := oneStepBundle(t)
 	if err := os.WriteFile(filepath.Join(dir, "payloads", "one", "setup.bat"), []byte("echo"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -562,7 +562,7 @@ func TestCheckElevated(t *testing.T) {
 }
 
 func TestDamagedJournal(t *testing.T) {
-	dir := writeBundle(t, []payload.LockStep{exeStep("one", "payloads/one/one.exe")}, bundleFile{"payloads/one/one.exe", "1"})
+	dir := oneStepBundle(t)
 	sys := newFakeSys(t)
 	e, _, _ := newEngine(t, sys)
 	p, _ := e.PathsFor("test-bundle-1a2b3c")
@@ -583,7 +583,7 @@ func TestDamagedJournal(t *testing.T) {
 }
 
 func TestOneRunnerAtATime(t *testing.T) {
-	dir := writeBundle(t, []payload.LockStep{exeStep("one", "payloads/one/one.exe")}, bundleFile{"payloads/one/one.exe", "1"})
+	dir := oneStepBundle(t)
 	sys := newFakeSys(t)
 	e, _, _ := newEngine(t, sys)
 	p, _ := e.PathsFor("test-bundle-1a2b3c")
@@ -611,7 +611,7 @@ func TestOneRunnerAtATime(t *testing.T) {
 }
 
 func TestCopyFailureReported(t *testing.T) {
-	dir := writeBundle(t, []payload.LockStep{exeStep("one", "payloads/one/one.exe")}, bundleFile{"payloads/one/one.exe", "1"})
+	dir := oneStepBundle(t)
 	sys := newFakeSys(t)
 	e, _, _ := newEngine(t, sys)
 	b, err := e.Open(dir)
@@ -629,7 +629,7 @@ func TestCopyFailureReported(t *testing.T) {
 }
 
 func TestPrivateLockIsTheCheckedOne(t *testing.T) {
-	dir := writeBundle(t, []payload.LockStep{exeStep("one", "payloads/one/one.exe")}, bundleFile{"payloads/one/one.exe", "1"})
+	dir := oneStepBundle(t)
 	sys := newFakeSys(t)
 	e, _, _ := newEngine(t, sys)
 	b, err := e.Open(dir)

@@ -221,6 +221,12 @@ type bundleFile struct {
 	content string
 }
 
+// oneStepBundle is a bundle of one program, one.exe.
+func oneStepBundle(t *testing.T) string {
+	t.Helper()
+	return writeBundle(t, []payload.LockStep{exeStep("one", "payloads/one/one.exe")}, bundleFile{"payloads/one/one.exe", "1"})
+}
+
 // twoStepBundle is a bundle of two programs, one.exe then two.exe.
 func twoStepBundle(t *testing.T) string {
 	t.Helper()

@@ -49,7 +49,7 @@ func TestFailedStepRunsAgain(t *testing.T) {
 // A journal that says every step is done, one of them failed, is not a
 // success (as a journal from an older runner may say).
 func TestOutcomeFromJournal(t *testing.T) {
-	dir := writeBundle(t, []payload.LockStep{exeStep("one", "payloads/one/one.exe")}, bundleFile{"payloads/one/one.exe", "1"})
+	dir := oneStepBundle(t)
 	sys := newFakeSys(t)
 	e, _, _ := newEngine(t, sys)
 	b, err := e.Open(dir)
@@ -131,7 +131,7 @@ func TestPrivateCopyHoldsOnlyTheLock(t *testing.T) {
 // A private folder someone else made is moved aside and its journal not
 // believed: a planted journal cannot mark steps done.
 func TestUntrustedPrivateFolderMovedAside(t *testing.T) {
-	dir := writeBundle(t, []payload.LockStep{exeStep("one", "payloads/one/one.exe")}, bundleFile{"payloads/one/one.exe", "1"})
+	dir := oneStepBundle(t)
 	sys := newFakeSys(t)
 	e, _, _ := newEngine(t, sys)
 	p, _ := e.PathsFor("test-bundle-1a2b3c")
@@ -315,7 +315,7 @@ func TestPackageHeldWhileMsiexecRuns(t *testing.T) {
 	if !sys.heldRun || sys.heldOpen {
 		t.Errorf("held while msiexec ran: %v; still held after: %v", sys.heldRun, sys.heldOpen)
 	}
-	dir = writeBundle(t, []payload.LockStep{exeStep("one", "payloads/one/one.exe")}, bundleFile{"payloads/one/one.exe", "1"})
+	dir = oneStepBundle(t)
 	sys = newFakeSys(t)
 	e, _, _ = newEngine(t, sys)
 	if _, err := openRun(t, e, dir, RunOptions{}); err != nil {
@@ -420,7 +420,7 @@ func (d deniedFS) ReadDir(name string) ([]fs.DirEntry, error) {
 // Ctrl+C while a program runs: the report says the person interrupted
 // the run, not "context canceled".
 func TestInterruptedByTheUser(t *testing.T) {
-	dir := writeBundle(t, []payload.LockStep{exeStep("one", "payloads/one/one.exe")}, bundleFile{"payloads/one/one.exe", "1"})
+	dir := oneStepBundle(t)
 	sys := newFakeSys(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	sys.programs["one.exe"] = func(c context.Context, _ ExecSpec) (uint32, error) {
