@@ -419,10 +419,13 @@ func TestWineLegacyRebootResume(t *testing.T) {
 
 	// wineboot -r runs HKLM RunOnce: the executor continues from its
 	// private copy, not from D:.
-	m.Reboot()
+	rb := m.Reboot()
 	rep = m.report()
 	if rep.Outcome != payload.ReportSuccess || statuses(rep) != "one=succeeded two=succeeded" {
-		t.Fatalf("after the restart: %s %s: %s", rep.Outcome, statuses(rep), rep.Reason)
+		left, still := m.RegQuery(`HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\RunOnce`, "fixstick-"+m.lock.Bundle, 64)
+		log, _ := os.ReadFile(filepath.Join(filepath.Dir(m.reportPath()), "legacy.log"))
+		t.Fatalf("after the restart: %s %s: %s\nRunOnce entry left: %v %q\nwineboot -r: status %d\nstdout:\n%s\nstderr:\n%s\nlegacy.log:\n%s",
+			rep.Outcome, statuses(rep), rep.Reason, still, left, rb.Status, rb.Stdout, rb.Stderr, log)
 	}
 	if got, want := stepOf(rep, "one").Reason, "exit code 3010 (0xBC2): reboot (the computer was restarted afterwards)"; got != want {
 		t.Errorf("reason %q, want %q", got, want)
