@@ -523,8 +523,14 @@ func (p *Prefix) Reboot() Result {
 	p.t.Helper()
 	p.Stop()
 	r := p.Run("wineboot", "-r")
-	// wineboot returns when its RunOnce commands have ended; stop the
-	// server it started so the next command finds a persistent one.
+	// wineboot returns when its RunOnce commands have ended, but the
+	// first process of a new server may start a wineboot of its own, and
+	// under load that one can be the one that takes the RunOnce entry:
+	// killing the prefix now would kill the resumed run half-way. Wait
+	// instead for every process to end (the server started on the way is
+	// not persistent: it exits a few seconds after its last client), then
+	// stop what is left so the next command finds a persistent server.
+	_, _ = runCmd(p.Environ(), p.w.Server, "-w")
 	p.Stop()
 	p.startServer()
 	return r
