@@ -52,14 +52,7 @@ func main() {
 		return
 	}
 	if len(args) == 0 {
-		for i, e := range acl {
-			e = strings.TrimPrefix(e, "!")
-			if i == 0 {
-				fmt.Printf("%s %s\r\n", path, e)
-			} else {
-				fmt.Printf("%s %s\r\n", strings.Repeat(" ", len(path)), e)
-			}
-		}
+		printACL(path, acl)
 		fmt.Print("\r\n")
 		return
 	}
@@ -116,14 +109,7 @@ var sids = map[string]string{"*S-1-5-18": `NT AUTHORITY\SYSTEM`, "*S-1-5-32-544"
 
 func icacls(acl []string, path string, args []string) {
 	if len(args) == 0 {
-		for i, e := range acl {
-			e = strings.TrimPrefix(e, "!")
-			if i == 0 {
-				fmt.Printf("%s %s\r\n", path, e)
-			} else {
-				fmt.Printf("%s %s\r\n", strings.Repeat(" ", len(path)), e)
-			}
-		}
+		printACL(path, acl)
 		fmt.Print("\r\nSuccessfully processed 1 files; Failed processing 0 files\r\n")
 		return
 	}
@@ -165,4 +151,17 @@ func icacls(acl []string, path string, args []string) {
 		os.Exit(1)
 	}
 	fmt.Print("processed file: " + path + "\r\nSuccessfully processed 1 files; Failed processing 0 files\r\n")
+}
+
+// printACL lists the entries as both tools do: the folder, then one entry
+// a line, aligned under the first.
+func printACL(path string, acl []string) {
+	for i, e := range acl {
+		e = strings.TrimPrefix(e, "!")
+		if i == 0 {
+			fmt.Printf("%s %s\r\n", path, e)
+		} else {
+			fmt.Printf("%s %s\r\n", strings.Repeat(" ", len(path)), e)
+		}
+	}
 }
