@@ -74,13 +74,12 @@ func Render(lock *payload.Lock) (map[string][]byte, error) {
 // end up inside cmd.exe and reg.exe command lines, where % and " change
 // meaning.
 func check(l *payload.Lock) error {
-	if err := payload.CheckName(l.Bundle); err != nil || strings.ContainsAny(l.Bundle, `% "`) {
-		return fmt.Errorf("bundle id %q cannot name a folder", l.Bundle)
-	}
-	if n := len(resumeCommand(l.Bundle)) + resumeMargin; n > maxRunOnce {
-		return fmt.Errorf("bundle id %q is too long: the command that continues the bundle after a restart would be "+
-			"about %d characters, and Windows runs RunOnce commands of at most %d; shorten the manifest id to at most %d characters",
-			l.Bundle, n, maxRunOnce, len(l.Bundle)-(n-maxRunOnce))
+	// The builder renders before the bundle id exists: l.Bundle holds the
+	// manifest id, whose limit (payload.MaxIDLen) keeps the command that
+	// continues the bundle after a restart within RunOnce's (a test
+	// proves it for the longest id).
+	if err := payload.CheckID(l.Bundle); err != nil {
+		return fmt.Errorf("manifest id: %w", err)
 	}
 	for _, s := range l.Steps {
 		if strings.ContainsRune(s.Args, 0) {

@@ -65,10 +65,10 @@ var Enums = map[string][]string{
 const (
 	MaxFileSize  = 1 << 20  // a manifest is written by hand; anything bigger is a mistake or an attack
 	MaxSize      = 16 << 30 // the largest artifact a size may declare (16 GiB)
-	MaxIDLen     = 64       // ids become folder names under payloads\, and XP has MAX_PATH 260
-	MaxURLLen    = 2048     // longer URLs fail in too many proxies to be useful
-	MaxArgsLen   = 8191     // cmd.exe's line limit: the legacy executor runs steps through it
-	MaxCondDepth = 16       // nesting of all/any/not
+	MaxIDLen     = payload.MaxIDLen
+	MaxURLLen    = 2048 // longer URLs fail in too many proxies to be useful
+	MaxArgsLen   = 8191 // cmd.exe's line limit: the legacy executor runs steps through it
+	MaxCondDepth = 16   // nesting of all/any/not
 	MinTimeout   = time.Minute
 	MaxTimeout   = 24 * time.Hour
 )

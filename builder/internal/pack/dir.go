@@ -42,7 +42,7 @@ func CheckDir(dir, manifestID string, newFiles []payload.LockFile) (old *payload
 	b, err := os.ReadFile(filepath.Join(dir, payload.LockName))
 	switch {
 	case err == nil:
-		old, err = ParseLock(b)
+		old, err = payload.ParseLock(b)
 		if err != nil {
 			return nil, nil, fmt.Errorf("folder %s holds an unreadable bundle (%v): choose an empty or new folder", dir, err)
 		}

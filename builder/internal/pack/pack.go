@@ -231,10 +231,10 @@ func Prepare(ctx context.Context, o Options, tmpParent string) (_ *Bundle, err e
 	if err := checkNames(l.Files); err != nil {
 		return nil, err
 	}
-	if l.Bundle, err = BundleID(l); err != nil {
+	if l.Bundle, err = payload.BundleID(l); err != nil {
 		return nil, err
 	}
-	if b.LockJSON, err = MarshalLock(l); err != nil {
+	if b.LockJSON, err = payload.MarshalLock(l); err != nil {
 		return nil, err
 	}
 	b.Lock = l

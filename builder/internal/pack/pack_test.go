@@ -156,14 +156,14 @@ func TestLock(t *testing.T) {
 	if setup.Timeout != 3600 || setup.Reboot != payload.RebootIfNeeded || setup.When == nil {
 		t.Errorf("setup step %+v", setup)
 	}
-	if probs := CheckLock(b.LockJSON, l); len(probs) > 0 {
+	if probs := payload.CheckLock(b.LockJSON, l); len(probs) > 0 {
 		t.Errorf("fresh lock has problems: %q", probs)
 	}
 	// Any change to the content changes the id.
 	l2 := *l
 	l2.Steps = append([]payload.LockStep(nil), l.Steps...)
 	l2.Steps[3].Args = "/q /norestart"
-	if id, _ := BundleID(&l2); id == l.Bundle {
+	if id, _ := payload.BundleID(&l2); id == l.Bundle {
 		t.Error("bundle id did not change with the steps")
 	}
 }

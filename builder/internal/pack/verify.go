@@ -168,13 +168,15 @@ func verifyFiles(files []bundleFile) *Report {
 		r.addf("%s: %v", payload.LockName, err)
 		return r
 	}
-	l, err := ParseLock(b)
+	l, err := payload.ParseLock(b)
 	if err != nil {
 		r.addf("%v", err)
 		return r
 	}
 	r.Lock = l
-	r.Problems = append(r.Problems, CheckLock(b, l)...)
+	for _, p := range payload.CheckLock(b, l) {
+		r.addf("%s: %s", payload.LockName, p)
+	}
 
 	listed := map[string]bool{}
 	for _, lf := range l.Files {
@@ -200,7 +202,7 @@ func verifyFiles(files []bundleFile) *Report {
 		}
 	}
 	// Every name not in the lock is checked before reports/ is exempted:
-	// "reports/../x.exe" is not a report. (CheckLock checks the listed ones.)
+	// "reports/../x.exe" is not a report. (payload.CheckLock checks the listed ones.)
 	var extra []string
 	for p := range byPath {
 		if !listed[p] && p != payload.LockName {

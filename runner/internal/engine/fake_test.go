@@ -238,7 +238,7 @@ func twoStepBundle(t *testing.T) string {
 func writeBundle(t *testing.T, steps []payload.LockStep, files ...bundleFile) string {
 	t.Helper()
 	dir := t.TempDir()
-	l := payload.Lock{Version: payload.LockVersion, Bundle: "test-bundle-1a2b3c", Title: "Test bundle",
+	l := payload.Lock{Version: payload.LockVersion, Title: "Test bundle", Manifest: payload.LockManifest{ID: "test-bundle"},
 		Builder: "test", Created: "2026-01-01T00:00:00Z", Steps: steps}
 	for _, f := range files {
 		name := filepath.Join(dir, filepath.FromSlash(f.path))
@@ -252,14 +252,35 @@ func writeBundle(t *testing.T, steps []payload.LockStep, files ...bundleFile) st
 		l.Files = append(l.Files, payload.LockFile{Path: f.path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(f.content))})
 	}
 	sort.Slice(l.Files, func(i, j int) bool { return l.Files[i].Path < l.Files[j].Path })
-	data, err := json.MarshalIndent(l, "", "  ")
+	writeLock(t, dir, &l)
+	return dir
+}
+
+// writeLock writes l into dir as the builder does: with its bundle id, in
+// canonical form.
+func writeLock(t *testing.T, dir string, l *payload.Lock) {
+	t.Helper()
+	var err error
+	if l.Bundle, err = payload.BundleID(l); err != nil {
+		t.Fatal(err)
+	}
+	data, err := payload.MarshalLock(l)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, payload.LockName), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return dir
+}
+
+// bundleID is the bundle id of the lock writeBundle wrote into dir.
+func bundleID(t *testing.T, dir string) string {
+	t.Helper()
+	l, err := ReadLock(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Bundle
 }
 
 func exeStep(id, program string) payload.LockStep {

@@ -39,7 +39,7 @@ func TestFailedStepRunsAgain(t *testing.T) {
 		t.Errorf("runs %v; step reason %q; reason %q", sys.runs, rep.Steps[0].Reason, rep.Reason)
 	}
 	var j Journal
-	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	p, _ := e.PathsFor(bundleID(t, dir))
 	readJSON(t, p.Journal, &j)
 	if j.Steps[0].Attempts != 3 || j.Steps[0].Failures != 2 {
 		t.Errorf("journal %+v", j.Steps[0])
@@ -78,7 +78,7 @@ func TestPrivateCopyHoldsOnlyTheLock(t *testing.T) {
 	dir := twoStepBundle(t)
 	sys := newFakeSys(t)
 	e, _, _ := newEngine(t, sys)
-	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	p, _ := e.PathsFor(bundleID(t, dir))
 	plant := func(rel string) string {
 		name := filepath.Join(p.Bundle, filepath.FromSlash(rel))
 		if err := os.MkdirAll(filepath.Dir(name), 0o700); err != nil {
@@ -134,11 +134,11 @@ func TestUntrustedPrivateFolderMovedAside(t *testing.T) {
 	dir := oneStepBundle(t)
 	sys := newFakeSys(t)
 	e, _, _ := newEngine(t, sys)
-	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	p, _ := e.PathsFor(bundleID(t, dir))
 	if err := os.MkdirAll(p.Root, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	planted := `{"journal": 1, "bundle": "test-bundle-1a2b3c", "created": "x", "facts": [], "facts_recorded": false, "reboots": 0,
+	planted := `{"journal": 1, "bundle": "` + bundleID(t, dir) + `", "created": "x", "facts": [], "facts_recorded": false, "reboots": 0,
 	  "steps": [{"id": "one", "state": "done", "status": "succeeded"}]}`
 	if err := os.WriteFile(p.Journal, []byte(planted), 0o666); err != nil {
 		t.Fatal(err)
@@ -161,7 +161,7 @@ func TestReportOrigin(t *testing.T) {
 	sys := newFakeSys(t)
 	sys.programs["one.exe"] = exitWith(1603)
 	e, _, _ := newEngine(t, sys)
-	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	p, _ := e.PathsFor(bundleID(t, dir))
 	if _, err := openRun(t, e, dir, RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -250,11 +250,11 @@ func TestNoRestartYet(t *testing.T) {
 	sys := newFakeSys(t)
 	sys.programs["one.exe"] = exitWith(3010)
 	e, out, _ := newEngine(t, sys)
-	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	p, _ := e.PathsFor(bundleID(t, dir))
 	if _, err := openRun(t, e, dir, RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	delete(sys.runOnce, "fixstick-test-bundle-1a2b3c") // Windows deletes it before running it
+	delete(sys.runOnce, runOnceName(bundleID(t, dir))) // Windows deletes it before running it
 	out.Reset()
 	rep, err := openRun(t, e, p.Bundle, RunOptions{AfterReboot: true})
 	if err != nil || rep.Outcome != payload.ReportRebootRequired || sys.runs["two.exe"] != 0 {
@@ -263,7 +263,7 @@ func TestNoRestartYet(t *testing.T) {
 	if !strings.Contains(rep.Reason, "the computer has not restarted since") || strings.Contains(out.String(), "continuing after the restart") {
 		t.Errorf("reason %q; output:\n%s", rep.Reason, out)
 	}
-	if sys.runOnce["fixstick-test-bundle-1a2b3c"] == "" {
+	if sys.runOnce[runOnceName(bundleID(t, dir))] == "" {
 		t.Errorf("the entry that continues after the restart was not registered again")
 	}
 	rep, err = openRun(t, e, dir, RunOptions{WithoutRestart: true})
@@ -281,12 +281,12 @@ func TestRunOnceBeforeEachProgram(t *testing.T) {
 	dir := twoStepBundle(t)
 	sys := newFakeSys(t)
 	e, _, _ := newEngine(t, sys)
-	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	p, _ := e.PathsFor(bundleID(t, dir))
 	want := `"` + p.Runner + `" run --yes --after-reboot --bundle "` + p.Bundle + `" --reboot`
 	var seen []string
 	for _, n := range []string{"one.exe", "two.exe"} {
 		sys.programs[n] = func(context.Context, ExecSpec) (uint32, error) {
-			seen = append(seen, sys.runOnce["fixstick-test-bundle-1a2b3c"])
+			seen = append(seen, sys.runOnce[runOnceName(bundleID(t, dir))])
 			return 0, nil
 		}
 	}
@@ -368,7 +368,8 @@ func TestOSConditionBuild(t *testing.T) {
 	for _, bad := range []string{"10", "10.0.1.2", "10..0", "10.x", "+10.0"} {
 		l := validLock()
 		l.Steps[0].When = &payload.Condition{Not: &payload.Condition{OS: &payload.OSCond{Min: bad}}}
-		if err := checkLock(&l); err == nil || !strings.Contains(err.Error(), "major.minor") && !strings.Contains(err.Error(), "numbers separated by dots") {
+		data := canonical(t, &l)
+		if _, err := ParseLock(data); err == nil || !strings.Contains(err.Error(), "major.minor") && !strings.Contains(err.Error(), "numbers separated by dots") {
 			t.Errorf("os min %q: %v", bad, err)
 		}
 	}
