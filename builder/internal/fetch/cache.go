@@ -11,11 +11,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"time"
 
+	"fixstick/internal/atomicfile"
 	"fixstick/payload"
 )
 
@@ -251,10 +251,10 @@ func (c *cache) commit(tmp string, t *target, s256 string) (Result, error) {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return Result{}, fmt.Errorf("storing %s: %w", t.file, err)
 	}
-	if err := os.Rename(tmp, dst); err != nil {
+	if err := atomicfile.Rename(tmp, dst); err != nil {
 		return Result{}, fmt.Errorf("storing %s: %w", t.file, err)
 	}
-	if err := syncDir(filepath.Dir(dst)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(dst)); err != nil {
 		return Result{}, fmt.Errorf("storing %s: %w", t.file, err)
 	}
 	r := Result{Path: dst, SHA256: s256}
@@ -276,26 +276,7 @@ func (c *cache) writeSmall(path, content string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(c.tmpDir(), "index-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.WriteString(content)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(filepath.Dir(path))
+	return atomicfile.WriteFile(path, []byte(content), 0o644)
 }
 
 func (c *cache) forget(r Result) error {
@@ -327,21 +308,4 @@ func (c *cache) sweepLock(path string, old time.Time) {
 	if busy, err := tryLock(f); err == nil && !busy && stillAt(f, path) {
 		os.Remove(path)
 	}
-}
-
-// syncDir makes a rename in dir durable. Windows cannot sync a folder, and
-// its renames are durable by themselves.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

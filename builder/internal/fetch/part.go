@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"fixstick/internal/atomicfile"
 )
 
 // part is a download in progress: the .part file, written at offsets by
@@ -205,11 +207,7 @@ func (p *part) save() error {
 	if err != nil {
 		return err
 	}
-	tmp := p.metaPath + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", p.metaPath, err)
-	}
-	if err := os.Rename(tmp, p.metaPath); err != nil {
+	if err := atomicfile.WriteFile(p.metaPath, b, 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", p.metaPath, err)
 	}
 	return nil

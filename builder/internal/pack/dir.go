@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"fixstick/internal/atomicfile"
 	"fixstick/payload"
 )
 
@@ -75,7 +76,7 @@ func CheckDir(dir, manifestID string, newFiles []payload.LockFile) (old *payload
 		rel = filepath.ToSlash(rel)
 		switch {
 		case rel == ".":
-		case strings.HasPrefix(d.Name(), tmpPrefix):
+		case strings.HasPrefix(d.Name(), tmpPrefix) || atomicfile.IsTemp(d.Name()):
 			stale = append(stale, p)
 			if d.IsDir() {
 				return fs.SkipDir
@@ -167,7 +168,7 @@ func (b *Bundle) WriteDir(ctx context.Context, dir string) error {
 		return err
 	}
 	for d := range dirs {
-		if err := syncDir(d); err != nil {
+		if err := atomicfile.SyncDir(d); err != nil {
 			return err
 		}
 	}
@@ -204,25 +205,16 @@ func writeDirFile(root string, e *entry, c *copier, dirs map[string]bool) error 
 			return nil
 		}
 	}
-	f, err := os.CreateTemp(parent, tmpPrefix+"*")
+	f, err := atomicfile.Create(dst, 0o644)
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", dst, err)
 	}
-	err = e.copyTo(f, c)
+	defer f.Cleanup()
+	err = e.copyTo(f.File(), c)
 	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = rename(f.Name(), dst)
+		err = f.Rename() // the caller syncs each folder once
 	}
 	if err != nil {
-		os.Remove(f.Name())
 		return fmt.Errorf("writing %s: %w", dst, err)
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 
+	"fixstick/internal/atomicfile"
 	"fixstick/payload"
 )
 
@@ -203,19 +204,15 @@ func copyVerified(src, dst, name, sha string, size int64) error {
 		return fmt.Errorf("copying %s: %w", name, err)
 	}
 	defer in.Close()
-	tmp := dst + ".part"
-	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	out, err := atomicfile.Create(dst, 0o600)
 	if err != nil {
 		return fmt.Errorf("copying %s: %w", name, err)
 	}
-	defer os.Remove(tmp)
+	defer out.Cleanup()
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(out, h), io.LimitReader(in, size+1))
 	if err == nil {
-		err = out.Sync()
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
+		err = out.Close()
 	}
 	if err != nil {
 		return fmt.Errorf("copying %s: %w", name, err)
@@ -223,7 +220,7 @@ func copyVerified(src, dst, name, sha string, size int64) error {
 	if got := hex.EncodeToString(h.Sum(nil)); n != size || got != sha {
 		return &payload.ChecksumError{Name: name, Want: sha, Got: got, WantSize: size, GotSize: n}
 	}
-	return renameRetry(tmp, dst)
+	return out.Commit()
 }
 
 // verifyReader checks that r holds exactly the pinned bytes.
