@@ -1,11 +1,11 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -831,23 +831,23 @@ func (r *run) writeReport() {
 	if origin == "" {
 		return
 	}
-	// Only into the same bundle: after a restart the drive letter may name
-	// another stick, or nothing. Never create the folder if it is gone.
-	if lock, err := os.ReadFile(filepath.Join(origin, payload.LockName)); err != nil || !bytes.Equal(lock, r.b.raw) {
+	// Only into the same bundle, and through no link (writeIntoBundle).
+	// Never create the bundle folder if it is gone.
+	files := map[string][]byte{}
+	data, err := reportJSON(&r.rep)
+	if err != nil {
+		r.e.say("note: could not write the report into the bundle folder (%v); it is in %s", err, r.p.Report)
+		return
+	}
+	files[payload.ReportName] = data
+	if log, err := os.ReadFile(r.p.Log); err == nil {
+		files["runner.log"] = log
+	}
+	switch err := writeIntoBundle(origin, r.b.raw, r.rep.Computer, files); {
+	case errors.Is(err, errOtherBundle) || errors.Is(err, fs.ErrNotExist):
 		r.e.say("note: the bundle folder %s is not there any more (or holds another bundle); the report is in %s", origin, r.p.Report)
-		return
-	}
-	dir := filepath.Join(origin, payload.ReportsDir, reportFolder(r.rep.Computer))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	case err != nil:
 		r.e.say("note: could not write the report into the bundle folder (%v); it is in %s", err, r.p.Report)
-		return
-	}
-	if err := writeReport(filepath.Join(dir, payload.ReportName), &r.rep); err != nil {
-		r.e.say("note: could not write the report into the bundle folder (%v); it is in %s", err, r.p.Report)
-		return
-	}
-	if data, err := os.ReadFile(r.p.Log); err == nil {
-		_ = writeFileAtomic(filepath.Join(dir, "runner.log"), data)
 	}
 }
 

@@ -439,3 +439,82 @@ func TestInterruptedByTheUser(t *testing.T) {
 		t.Fatalf("%v; %+v", err, rep)
 	}
 }
+
+// After a restart the elevated runner writes its report into the bundle
+// folder the first run came from. Someone may have prepared that folder
+// (a swapped stick, or a bundle unpacked to a local folder; the lock is
+// public) with reports\ or the folder itself a link (on Windows a
+// junction) into any folder: the runner must write nothing through it.
+// Symbolic links stand in for junctions here; Wine 8 cannot make a
+// junction (FSCTL_SET_REPARSE_POINT: "Request not supported").
+func TestReportWriteBackFollowsNoLink(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		plant func(t *testing.T, dir, victim string)
+	}{
+		{"reports is a link", func(t *testing.T, dir, victim string) {
+			if err := os.RemoveAll(filepath.Join(dir, "reports")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(victim, filepath.Join(dir, "reports")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"the computer's folder is a link", func(t *testing.T, dir, victim string) {
+			if err := os.RemoveAll(filepath.Join(dir, "reports", "PC-17")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(victim, filepath.Join(dir, "reports", "PC-17")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"the bundle folder is a link to a prepared one", func(t *testing.T, dir, victim string) {
+			prepared := filepath.Join(t.TempDir(), "prepared")
+			if err := os.Rename(dir, prepared); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.RemoveAll(filepath.Join(prepared, "reports")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(victim, filepath.Join(prepared, "reports")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(prepared, dir); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := twoStepBundle(t)
+			sys := newFakeSys(t)
+			sys.programs["one.exe"] = exitWith(3010)
+			e, out, _ := newEngine(t, sys)
+			p, _ := e.PathsFor(bundleID(t, dir))
+			if rep, err := openRun(t, e, dir, RunOptions{}); err != nil || rep.Outcome != payload.ReportRebootRequired {
+				t.Fatalf("first run: %v %+v", err, rep)
+			}
+			victim := filepath.Join(t.TempDir(), "System32")
+			if err := os.Mkdir(victim, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			tc.plant(t, dir, victim)
+			sys.restart()
+			rep, err := openRun(t, e, p.Bundle, RunOptions{AfterReboot: true})
+			if err != nil || rep.Outcome != payload.ReportSuccess {
+				t.Fatalf("after the restart: %v %+v", err, rep)
+			}
+			ents, _ := os.ReadDir(victim)
+			for _, e := range ents {
+				t.Errorf("written through the link: %s", e.Name())
+			}
+			if !strings.Contains(out.String(), "is a link or a junction") && !strings.Contains(out.String(), "not there any more") {
+				t.Errorf("the runner did not say why the report is not on the stick:\n%s", out.String())
+			}
+			var r payload.Report
+			readJSON(t, p.Report, &r)
+			if r.Outcome != payload.ReportSuccess {
+				t.Errorf("private report: %s", r.Outcome)
+			}
+		})
+	}
+}
