@@ -116,7 +116,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if o.bundle == "" {
 		o.bundle = filepath.Dir(self)
 	}
-	e := &engine.Engine{Sys: sys, Out: stdout, Runner: "runner.exe " + version, Self: self}
+	e := &engine.Engine{Sys: sys, Out: stdout, Runner: "runner.exe " + version}
 	c := &cli{e: e, o: o, stdin: bufio.NewReader(stdin), stdout: stdout, stderr: stderr}
 	switch cmd {
 	case "detect":

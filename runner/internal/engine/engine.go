@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,10 +33,7 @@ type Engine struct {
 	Out io.Writer
 	// Runner names this program in reports ("runner.exe 1.2.3").
 	Runner string
-	// Self is the running executable, copied into the private folder so
-	// that the run after a reboot starts from there, never from the stick.
-	Self  string
-	Clock Clock
+	Clock  Clock
 	// RetryFor bounds how long a step whose outcome is "retry" is run again;
 	// RetryFirst is the first wait between tries.
 	RetryFor, RetryFirst time.Duration
@@ -311,16 +309,28 @@ func (r *run) copyBundle() error {
 	if err := writeFileAtomic(filepath.Join(r.p.Bundle, payload.LockName), r.b.raw); err != nil {
 		return err
 	}
-	if e.Self != "" && !samePath(e.Self, r.p.Runner) {
-		sha, size, err := payload.HashFile(e.Self)
-		if err != nil {
-			return fmt.Errorf("copying the runner: %w", err)
-		}
-		if err := copyVerified(e.Self, r.p.Runner, "runner", sha, size); err != nil {
-			return fmt.Errorf("copying the runner: %w", err)
-		}
+	// What RunOnce starts after a restart: the bundle's own runner for
+	// this architecture, as just verified into the private copy, and
+	// never the running program's bytes (os.Executable), which no lock
+	// lists.
+	name := runnerName()
+	f := lockFile(l, name)
+	if f.SHA256 == "" {
+		return fmt.Errorf("the lock lists no %s, so the runner cannot continue by itself after a restart", name)
+	}
+	if err := copyVerified(filepath.Join(r.p.Bundle, name), r.p.Runner, name, f.SHA256, f.Size); err != nil {
+		return fmt.Errorf("copying the runner: %w", err)
 	}
 	return nil
+}
+
+// runnerName is the bundle's runner for the architecture this program
+// was built for.
+func runnerName() string {
+	if runtime.GOARCH == "386" {
+		return payload.RunnerX86
+	}
+	return payload.RunnerAMD64
 }
 
 // checkReboot handles a restart that a step asked for and Windows' own

@@ -284,10 +284,6 @@ func TestRebootResume(t *testing.T) {
 	sys := newFakeSys(t)
 	sys.programs["one.exe"] = exitWith(3010)
 	e, _, _ := newEngine(t, sys)
-	e.Self = filepath.Join(t.TempDir(), "runner.exe")
-	if err := os.WriteFile(e.Self, []byte("RUNNER"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	asked := ""
 	rep, err := openRun(t, e, dir, RunOptions{Confirm: func(q string) bool { asked = q; return true }})
 	if err != nil || rep.Outcome != "reboot-required" {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -240,6 +241,10 @@ func writeBundle(t *testing.T, steps []payload.LockStep, files ...bundleFile) st
 	dir := t.TempDir()
 	l := payload.Lock{Version: payload.LockVersion, Title: "Test bundle", Manifest: payload.LockManifest{ID: "test-bundle"},
 		Builder: "test", Created: "2026-01-01T00:00:00Z", Steps: steps}
+	// Every bundle carries its runner, which the run copies for RunOnce.
+	if !slices.ContainsFunc(files, func(f bundleFile) bool { return f.path == payload.RunnerAMD64 }) {
+		files = append(files, bundleFile{payload.RunnerAMD64, "RUNNER"})
+	}
 	for _, f := range files {
 		name := filepath.Join(dir, filepath.FromSlash(f.path))
 		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -516,5 +518,56 @@ func TestReportWriteBackFollowsNoLink(t *testing.T) {
 				t.Errorf("private report: %s", r.Outcome)
 			}
 		})
+	}
+}
+
+// RunOnce starts the private copy of the runner after a restart, as
+// administrator: it must be the lock's runner, verified, never the bytes
+// of whatever program is running (a runner started from elsewhere with
+// --bundle, or a stick's runner.exe swapped after the check). A bundle
+// whose lock lists no runner runs nothing.
+func TestRunnerCopyIsTheLocksRunner(t *testing.T) {
+	dir := oneStepBundle(t)
+	sys := newFakeSys(t)
+	e, _, _ := newEngine(t, sys)
+	b, err := e.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the stick's runner.exe changes after the check
+	if err := os.WriteFile(filepath.Join(dir, payload.RunnerAMD64), []byte("EVIL"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.Run(context.Background(), b, RunOptions{})
+	if err == nil || rep.Outcome != payload.ReportFailed || sys.runs["one.exe"] != 0 {
+		t.Fatalf("a changed runner.exe: %v %+v, one ran %d", err, rep, sys.runs["one.exe"])
+	}
+	p, _ := e.PathsFor(b.Lock.Bundle)
+	if data, err := os.ReadFile(p.Runner); err == nil {
+		t.Errorf("the private runner holds %q", data)
+	}
+
+	// the lock's runner, from the stick unchanged: that is what RunOnce gets
+	if err := os.WriteFile(filepath.Join(dir, payload.RunnerAMD64), []byte("RUNNER"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := openRun(t, e, dir, RunOptions{}); err != nil || rep.Outcome != payload.ReportSuccess {
+		t.Fatalf("%v %+v", err, rep)
+	}
+	if data, err := os.ReadFile(p.Runner); err != nil || string(data) != "RUNNER" {
+		t.Errorf("the private runner holds %q, %v", data, err)
+	}
+
+	// a lock that lists no runner for this architecture
+	l := validLock()
+	dir = t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "payloads", "a"), 0o755)
+	os.WriteFile(filepath.Join(dir, "payloads", "a", "a.exe"), []byte("a"), 0o644)
+	sum := sha256.Sum256([]byte("a"))
+	l.Files[0].SHA256 = hex.EncodeToString(sum[:])
+	writeLock(t, dir, &l)
+	rep, err = openRun(t, e, dir, RunOptions{})
+	if err == nil || !strings.Contains(rep.Reason, "the lock lists no runner.exe") || sys.runs["a.exe"] != 0 {
+		t.Fatalf("no runner in the lock: %v %+v", err, rep)
 	}
 }
