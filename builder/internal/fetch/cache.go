@@ -22,11 +22,38 @@ import (
 // cache is the content-addressed store (see the package comment).
 type cache struct{ dir string }
 
+// openCache opens the cache at dir, creating it if needed. It refuses a
+// cache that someone else could write into (checkOwnFolder), and
+// subfolders that are links: a link planted at tmp/ or at a .part would
+// make the builder write where its planter chose.
 func openCache(dir string) (*cache, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating the cache: %w", err)
+	}
+	// The cache folder itself may be a link the user made (to another
+	// disk): its target is checked. Its subfolders are the builder's own.
+	fi, err := os.Stat(dir)
+	if err == nil {
+		err = checkOwnFolder(dir, fi)
+	}
 	for _, sub := range []string{"sha256", "sha1", "urls", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+		if err != nil {
+			break
+		}
+		p := filepath.Join(dir, sub)
+		if err = os.Mkdir(p, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("creating the cache: %w", err)
 		}
+		if fi, err = os.Lstat(p); err == nil {
+			if fi.Mode().Type() != fs.ModeDir {
+				err = fmt.Errorf("%s is a link or not a folder", p)
+			} else {
+				err = checkOwnFolder(p, fi)
+			}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("refusing the cache: %w", err)
 	}
 	c := &cache{dir: dir}
 	c.sweep(time.Now().Add(-24 * time.Hour))

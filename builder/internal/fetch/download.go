@@ -678,7 +678,7 @@ func (f *Fetcher) lock(ctx context.Context, t *target) (unlock func(), err error
 	var lf *os.File
 	for waited := false; ; {
 		if lf == nil {
-			if lf, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644); err != nil {
+			if lf, err = openNoFollow(path, os.O_RDWR|os.O_CREATE, 0o644); err != nil {
 				return nil, fmt.Errorf("locking %s: %w", path, err)
 			}
 		}

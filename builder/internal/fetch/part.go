@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -58,7 +60,18 @@ func hashURL(u string) string {
 func (f *Fetcher) openPart(t *target) (*part, error) {
 	base := filepath.Join(f.cache.tmpDir(), t.key())
 	p := &part{path: base + ".part", metaPath: base + ".meta", withSHA1: t.sha1 != ""}
-	file, err := os.OpenFile(p.path, os.O_RDWR|os.O_CREATE, 0o644)
+	// A .part left by an earlier run is resumed only if it is a regular
+	// file; anything else there (a planted link) is removed, and a new
+	// .part is created exclusively, so that no link is ever followed.
+	file, err := openNoFollow(p.path, os.O_RDWR, 0)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := os.Remove(p.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("removing %s: %w", p.path, err)
+		}
+	}
+	if err != nil {
+		file, err = openNoFollow(p.path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", p.path, err)
 	}
