@@ -16,11 +16,13 @@ import (
 // BundleID; the builder's verify, the folder writer and runner.exe read
 // one with ParseLock and CheckLock. Nothing else encodes or decodes it.
 
-// MaxIDLen bounds every id a manifest gives (the manifest's, each
-// artifact's, each step's): ids become folder names (payloads\<id>,
-// %ProgramData%\fixstick\<bundle id>), and XP's paths end at 260
-// characters. It is the one id limit; the bundle id's follows from it.
-const MaxIDLen = 64
+// MaxBundleIDLen is the one id limit; every other follows from it. The
+// bundle id names runner.exe's private folder (%ProgramData%\fixstick\<id>)
+// and appears twice in the command RunOnce starts after a restart, which
+// Windows ignores from 260 characters on: at 64 that command is about 240
+// characters long. It was the runner's limit before the others were
+// derived from it, so runners already released accept every bundle.
+const MaxBundleIDLen = 64
 
 // BundleIDSuffixLen is what BundleID adds to the manifest id: "-" and
 // 12 hex digits.
@@ -28,9 +30,11 @@ const BundleIDSuffixLen = 1 + bundleDigestLen
 
 const bundleDigestLen = 12
 
-// MaxBundleIDLen is the longest bundle id: the longest manifest id plus
-// the suffix. Every reader of a lock allows exactly this much.
-const MaxBundleIDLen = MaxIDLen + BundleIDSuffixLen
+// MaxIDLen bounds every id a manifest gives (the manifest's, each
+// artifact's, each step's): the manifest id becomes the bundle id, and
+// the others folder names (payloads\<id>) on XP, whose paths end at 260
+// characters.
+const MaxIDLen = MaxBundleIDLen - BundleIDSuffixLen
 
 // MarshalLock returns the lock's canonical form: JSON indented by two
 // spaces, fields in declaration order, files sorted by path, map keys

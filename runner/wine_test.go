@@ -603,3 +603,32 @@ func TestWinePowerCut(t *testing.T) {
 		t.Errorf("runs %+v", runs)
 	}
 }
+
+// The longest id a manifest may have builds, and runner.exe runs its
+// bundle through a restart: the bundle id (manifest id and 13 characters)
+// names the private folder and appears twice in the RunOnce command.
+func TestWineLongestID(t *testing.T) {
+	f := getFixture(t)
+	b := winetest.Bundle{Builder: f.builder, RunnerDir: f.runnerDir, ID: strings.Repeat("l", payload.MaxIDLen), Title: "Longest id"}
+	bundle := b.Build(t, []artifact{f.fakeAs("one", "one_exit3010.exe"), f.fakeAs("two", "two_exit0.exe")}, `
+  - id: one
+    exe: one
+  - id: two
+    exe: two
+`)
+	m := newMachine(t, f, bundle)
+	if len(m.lock.Bundle) != payload.MaxBundleIDLen {
+		t.Fatalf("bundle id %q: %d characters, want %d", m.lock.Bundle, len(m.lock.Bundle), payload.MaxBundleIDLen)
+	}
+	m.runner("run", "--yes")
+	if rep := m.report(); rep.Outcome != payload.ReportRebootRequired {
+		t.Fatalf("before the restart: %s: %s", rep.Outcome, rep.Reason)
+	}
+	if _, ok := m.RegQuery(`HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\RunOnce`, "fixstick-"+m.lock.Bundle, 64); !ok {
+		t.Fatal("no RunOnce entry")
+	}
+	m.Reboot()
+	if rep := m.report(); rep.Outcome != payload.ReportSuccess || stepStatuses(rep) != "one=succeeded two=succeeded" {
+		t.Fatalf("after the restart: %s %s: %s", rep.Outcome, stepStatuses(rep), rep.Reason)
+	}
+}

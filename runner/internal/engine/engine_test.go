@@ -646,3 +646,16 @@ func TestPrivateLockIsTheCheckedOne(t *testing.T) {
 		t.Errorf("the private lock is not the one checked:\n%s", got)
 	}
 }
+
+// The command RunOnce starts holds the bundle id twice; Windows ignores
+// RunOnce commands of MAX_PATH (260) characters or more. For the longest
+// bundle id, with --reboot, under the usual %ProgramData%, it fits (the
+// Wine test runs such a bundle through a restart).
+func TestResumeCommandOfLongestID(t *testing.T) {
+	id := strings.Repeat("a", payload.MaxBundleIDLen)
+	root := `C:\ProgramData\fixstick\` + id
+	r := &run{p: Paths{Runner: root + `\runner.exe`, Bundle: root + `\b`}, opt: RunOptions{Reboot: true}}
+	if n := len(r.resumeCommand()); n >= 260 {
+		t.Errorf("the resume command of the longest bundle id is %d characters: %s", n, r.resumeCommand())
+	}
+}
