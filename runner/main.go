@@ -55,8 +55,21 @@ commands:
   detect    list the installed .NET Framework versions (KB318785)
   version   print the runner's version
 
-flags:
+flags (run, or no command; plan, verify and status take only --bundle):
 `
+
+// commandFlags lists the flags each command takes: a flag a command would
+// ignore (verify --reboot) is a mistake the person should hear about.
+var commandFlags = map[string]string{
+	"":        "bundle yes reboot without-restart after-reboot",
+	"run":     "bundle yes reboot without-restart after-reboot",
+	"plan":    "bundle",
+	"verify":  "bundle",
+	"status":  "bundle",
+	"detect":  "",
+	"version": "",
+	"help":    "",
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -93,6 +106,22 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "runner: error: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
+	}
+	if allowed, known := commandFlags[cmd]; known {
+		var wrong string
+		fs.Visit(func(f *pflag.Flag) {
+			if wrong == "" && !strings.Contains(" "+allowed+" ", " "+f.Name+" ") {
+				wrong = f.Name
+			}
+		})
+		if wrong != "" {
+			name := cmd
+			if name == "" {
+				name = "runner without a command"
+			}
+			fmt.Fprintf(stderr, "runner: error: %s does not take --%s\n", name, wrong)
+			return exitUsage
+		}
 	}
 	switch cmd {
 	case "version":
