@@ -4,7 +4,8 @@ package payload
 const NetFxKeyRoot = `HKLM\SOFTWARE\Microsoft\NET Framework Setup\NDP\`
 
 // NetFxRule is registry evidence for one netfx fact (KB318785, and
-// /work/shared/docs/payloads.md (g)): the value must read as a number (a
+// Microsoft's "How to: Determine which .NET Framework versions are
+// installed" for the Release values): the value must read as a number (a
 // DWORD, or a string of decimal digits) of at least Min. Both executors,
 // the Go runner and the legacy script, read it from the same table.
 type NetFxRule struct {
