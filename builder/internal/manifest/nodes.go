@@ -234,6 +234,10 @@ func (p *parser) text(n *yaml.Node, field string, oneLine bool) (string, bool) {
 		p.errAt(n, field, "must be one line, without tabs or control characters")
 		return "", false
 	}
+	if strings.ContainsFunc(s, func(r rune) bool { return isControl(r) && r != '\n' && r != '\t' }) {
+		p.errAt(n, field, "must be lines of text, without control characters (a terminal would obey them)")
+		return "", false
+	}
 	return s, true
 }
 
