@@ -17,7 +17,7 @@ type Pos struct {
 	Line, Col int
 }
 
-// Manifest is a parsed, validated manifest (see manifest-v1.md).
+// Manifest is a parsed, validated manifest (see docs/manifest.md).
 type Manifest struct {
 	// Path is the file the manifest was read from, as given by the user.
 	Path string `json:"-"`

@@ -4,7 +4,7 @@ package payload
 // under reports/<COMPUTERNAME>/ in the bundle folder.
 const ReportName = "report.json"
 
-// Report is what a run leaves behind (format in manifest-v1.md). Both
+// Report is what a run leaves behind (format in docs/manifest.md). Both
 // runners, the Go one and the legacy script, write this shape.
 type Report struct {
 	Bundle   string       `json:"bundle"`

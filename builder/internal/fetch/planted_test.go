@@ -67,36 +67,47 @@ func TestPlantedPartLink(t *testing.T) {
 func TestCacheFolderOthersCanWrite(t *testing.T) {
 	data := randomBytes(24, 1000)
 	s := newServer(t, data, nil)
-	for _, tc := range []struct{ name, sub string }{{"cache folder", ""}, {"tmp", "tmp"}, {"store", "sha256"}} {
+	for _, tc := range []struct {
+		name string
+		make func(t *testing.T, cache string)
+		want string
+	}{
+		{"cache folder", chmodSub(""), "can be written by group or others"},
+		{"tmp", chmodSub("tmp"), "can be written by group or others"},
+		{"store", chmodSub("sha256"), "can be written by group or others"},
+		{"tmp a link", func(t *testing.T, cache string) {
+			if err := os.Symlink(t.TempDir(), filepath.Join(cache, "tmp")); err != nil {
+				t.Fatal(err)
+			}
+		}, "is a link"},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := testOptions(t)
-			dir := filepath.Join(opts.CacheDir, tc.sub)
-			if err := os.MkdirAll(dir, 0o755); err != nil {
+			if err := os.MkdirAll(opts.CacheDir, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.Chmod(dir, 0o777); err != nil {
-				t.Fatal(err)
-			}
+			tc.make(t, opts.CacheDir)
 			_, err := New(opts)
 			if err == nil {
 				_, err = fetchOne(t, opts, manifest(data, s.URL+"/f.bin"))
 			}
-			if err == nil || !strings.Contains(err.Error(), "can be written by group or others") {
-				t.Fatalf("err %v", err)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want %q", err, tc.want)
 			}
 		})
 	}
-	// tmp/ a link to a folder elsewhere
-	opts := testOptions(t)
-	os.MkdirAll(opts.CacheDir, 0o755)
-	if err := os.Symlink(t.TempDir(), filepath.Join(opts.CacheDir, "tmp")); err != nil {
-		t.Fatal(err)
-	}
-	_, err := New(opts)
-	if err == nil {
-		_, err = fetchOne(t, opts, manifest(data, s.URL+"/f.bin"))
-	}
-	if err == nil || !strings.Contains(err.Error(), "is a link") {
-		t.Fatalf("tmp a link: err %v", err)
+}
+
+// chmodSub makes the cache's subfolder sub (or the cache folder) writable
+// by everyone.
+func chmodSub(sub string) func(t *testing.T, cache string) {
+	return func(t *testing.T, cache string) {
+		dir := filepath.Join(cache, sub)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, 0o777); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

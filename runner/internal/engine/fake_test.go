@@ -265,15 +265,7 @@ func writeBundle(t *testing.T, steps []payload.LockStep, files ...bundleFile) st
 // canonical form.
 func writeLock(t *testing.T, dir string, l *payload.Lock) {
 	t.Helper()
-	var err error
-	if l.Bundle, err = payload.BundleID(l); err != nil {
-		t.Fatal(err)
-	}
-	data, err := payload.MarshalLock(l)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, payload.LockName), data, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, payload.LockName), canonical(t, l), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
