@@ -12,7 +12,6 @@ package pack
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -228,14 +227,16 @@ func Prepare(ctx context.Context, o Options, tmpParent string) (_ *Bundle, err e
 		}
 	}
 	l.Files = lockFiles(b.entries)
-	if err := checkNames(l.Files); err != nil {
-		return nil, err
-	}
 	if l.Bundle, err = payload.BundleID(l); err != nil {
 		return nil, err
 	}
 	if b.LockJSON, err = payload.MarshalLock(l); err != nil {
 		return nil, err
+	}
+	// The lock must pass the check every runner applies: a legacy file
+	// could still shadow another, or a name be unsafe on Windows.
+	if probs := payload.CheckLock(b.LockJSON, l); len(probs) > 0 {
+		return nil, fmt.Errorf("the bundle's lock: %s", strings.Join(probs, "; "))
 	}
 	b.Lock = l
 	b.entries = append(b.entries, memEntry(payload.LockName, b.LockJSON, true))
@@ -257,23 +258,4 @@ func lockFiles(es []entry) []payload.LockFile {
 	}
 	sortFiles(fs)
 	return fs
-}
-
-// checkNames refuses a bundle whose paths are unsafe on Windows or collide
-// there (two artifacts may not share an id, but a legacy file could still
-// shadow another).
-func checkNames(fs []payload.LockFile) error {
-	seen := map[string]string{}
-	var errs []error
-	for _, f := range fs {
-		if err := payload.CheckPath(f.Path); err != nil {
-			errs = append(errs, fmt.Errorf("bundle file: %w", err))
-		}
-		k := payload.FoldName(f.Path)
-		if other, ok := seen[k]; ok {
-			errs = append(errs, fmt.Errorf("bundle files %q and %q are the same file on Windows", other, f.Path))
-		}
-		seen[k] = f.Path
-	}
-	return errors.Join(errs...)
 }
