@@ -82,8 +82,9 @@ func writeIntoBundle(dir string, lock []byte, computer string, files map[string]
 
 // openPlainFolder opens dir as an os.Root after checking that dir and
 // every folder above it is a plain folder: not a symbolic link, and not a
-// junction (which Go reports as irregular), and that the folder opened is
-// the one checked.
+// junction (since Go 1.23, Lstat reports a mount point, and any reparse
+// point but a symbolic link, socket or dedup file, as ModeIrregular:
+// os/types_windows.go), and that the folder opened is the one checked.
 func openPlainFolder(dir string) (*os.Root, error) {
 	dir = filepath.Clean(dir)
 	for p := dir; ; p = filepath.Dir(p) {
