@@ -99,6 +99,11 @@ func checkLock(l *payload.Lock) error {
 		}
 		files[f.Path] = true
 	}
+	for name, c := range map[string]*payload.Condition{"requires": l.Requires, "goal": l.Goal} {
+		if err := checkCondition(c); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
 	ids := map[string]bool{}
 	for i, s := range l.Steps {
 		where := fmt.Sprintf("steps[%d] %q", i, s.ID)
@@ -111,6 +116,14 @@ func checkLock(l *payload.Lock) error {
 		ids[s.ID] = true
 		if s.Timeout < 0 {
 			return fmt.Errorf("%s: negative timeout", where)
+		}
+		switch s.OnFailure {
+		case "", payload.OnFailureStop, payload.OnFailureContinue:
+		default:
+			return fmt.Errorf("%s: unknown on_failure %q", where, s.OnFailure)
+		}
+		if s.FinishIfGoalMet && l.Goal == nil {
+			return fmt.Errorf("%s: finish_if_goal_met, and the lock has no goal", where)
 		}
 		switch s.Reboot {
 		case "", payload.RebootNever, payload.RebootIfNeeded, payload.RebootAfter:
