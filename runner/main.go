@@ -40,6 +40,7 @@ type options struct {
 	reboot         bool
 	afterReboot    bool
 	withoutRestart bool
+	force          bool
 }
 
 const usage = `%s runner %s: repair this computer with a bundle
@@ -77,6 +78,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVarP(&o.yes, "yes", "y", false, "run without asking (unattended)")
 	fs.BoolVar(&o.reboot, "reboot", false, "restart the computer without asking when a step needs it")
 	fs.BoolVar(&o.withoutRestart, "without-restart", false, "go on although the restart a step asked for has not happened")
+	fs.BoolVar(&o.force, "force", false, "run the steps although the bundle's goal already holds")
 	fs.BoolVar(&o.afterReboot, "after-reboot", false, "set by the entry that continues the bundle after a restart")
 	_ = fs.MarkHidden("after-reboot")
 	fs.Usage = func() {
@@ -116,7 +118,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if o.bundle == "" {
 		o.bundle = filepath.Dir(self)
 	}
-	e := &engine.Engine{Sys: sys, Out: stdout, Runner: "runner.exe " + version, Self: self}
+	e := &engine.Engine{Sys: sys, Out: stdout, Runner: "runner.exe " + version, Self: self, Title: winsys.SetConsoleTitle}
 	c := &cli{e: e, o: o, stdin: bufio.NewReader(stdin), stdout: stdout, stderr: stderr}
 	switch cmd {
 	case "detect":
@@ -278,7 +280,7 @@ func (c *cli) run(ctx context.Context, ask bool) int {
 		return c.errorf("%s", err)
 	}
 	engine.PrintPlan(c.stdout, b, items, c.e.Sys.PendingReboot())
-	opt := engine.RunOptions{Reboot: c.o.reboot, AfterReboot: c.o.afterReboot, WithoutRestart: c.o.withoutRestart}
+	opt := engine.RunOptions{Reboot: c.o.reboot, AfterReboot: c.o.afterReboot, WithoutRestart: c.o.withoutRestart, Force: c.o.force}
 	if ask && !allDone(items) {
 		if !c.ask("Run these steps now?") {
 			fmt.Fprintln(c.stdout, "Nothing was run.")
@@ -293,7 +295,7 @@ func (c *cli) run(ctx context.Context, ask bool) int {
 	p, _ := c.e.PathsFor(b.Lock.Bundle)
 	engine.Summary(c.stdout, rep, p.Report)
 	switch rep.Outcome {
-	case payload.ReportSuccess:
+	case payload.ReportSuccess, payload.ReportNotNeeded:
 		return exitOK
 	case payload.ReportRebootRequired:
 		return engine.ExitRebootRequired

@@ -237,9 +237,15 @@ func twoStepBundle(t *testing.T) string {
 // writeBundle writes files and a lock listing them, with the given steps.
 func writeBundle(t *testing.T, steps []payload.LockStep, files ...bundleFile) string {
 	t.Helper()
+	return writeLockBundle(t, payload.Lock{Steps: steps}, files...)
+}
+
+// writeLockBundle writes files and a lock listing them; l gives the steps,
+// and requires and goal.
+func writeLockBundle(t *testing.T, l payload.Lock, files ...bundleFile) string {
+	t.Helper()
 	dir := t.TempDir()
-	l := payload.Lock{Version: payload.LockVersion, Bundle: "test-bundle-1a2b3c", Title: "Test bundle",
-		Builder: "test", Created: "2026-01-01T00:00:00Z", Steps: steps}
+	l.Version, l.Bundle, l.Title, l.Builder, l.Created = payload.LockVersion, "test-bundle-1a2b3c", "Test bundle", "test", "2026-01-01T00:00:00Z"
 	for _, f := range files {
 		name := filepath.Join(dir, filepath.FromSlash(f.path))
 		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {

@@ -72,6 +72,8 @@ func Summary(w io.Writer, rep *payload.Report, privateReport string) {
 	switch rep.Outcome {
 	case payload.ReportSuccess:
 		fmt.Fprintln(w, "Result: success. Every step that applies to this computer is done.")
+	case payload.ReportNotNeeded:
+		fmt.Fprintln(w, "Result: not needed. This computer is already in the state the bundle exists to reach; nothing was changed.")
 	case payload.ReportRebootRequired:
 		fmt.Fprintln(w, "Result: a restart is required.")
 	case payload.ReportFailed:
@@ -79,10 +81,24 @@ func Summary(w io.Writer, rep *payload.Report, privateReport string) {
 	case payload.ReportRefused:
 		fmt.Fprintln(w, "Result: REFUSED. Nothing was run.")
 	}
+	if g := rep.Goal; g != nil {
+		fmt.Fprintf(w, "  Goal: %s: %s at the start", g.Text, holds(g.Before))
+		if g.After != nil {
+			fmt.Fprintf(w, ", %s at the end", holds(*g.After))
+		}
+		fmt.Fprintln(w, ".")
+	}
 	if rep.Reason != "" {
 		fmt.Fprintf(w, "  %s\n", rep.Reason)
 	}
 	if privateReport != "" {
 		fmt.Fprintf(w, "Report: %s\n", privateReport)
 	}
+}
+
+func holds(b bool) string {
+	if b {
+		return "held"
+	}
+	return "did not hold"
 }
