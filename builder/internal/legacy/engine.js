@@ -1417,7 +1417,9 @@ function summary() {
         "refused": "Result: REFUSED. Nothing was run.",
         "not-needed": "Result: not needed. This computer is already in the state the bundle exists to reach; nothing was changed."
     };
-    say(results[REPORT.outcome]);
+    var goalUnmet = REPORT.outcome == "failed" && GOAL.after === false;
+    say(goalUnmet ? "Result: FAILED. Every step ran, and the computer is still not in the state the bundle exists to reach." :
+        results[REPORT.outcome]);
     if (REPORT.reason) say("  " + REPORT.reason);
     say("Report: " + P.root + "\\" + REPORT_NAME);
 }

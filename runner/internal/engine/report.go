@@ -77,6 +77,10 @@ func Summary(w io.Writer, rep *payload.Report, privateReport string) {
 	case payload.ReportRebootRequired:
 		fmt.Fprintln(w, "Result: a restart is required.")
 	case payload.ReportFailed:
+		if !stepFailed(rep) {
+			fmt.Fprintln(w, "Result: FAILED. Every step ran, and the computer is still not in the state the bundle exists to reach.")
+			break
+		}
 		fmt.Fprintln(w, "Result: FAILED. Nothing after the failed step ran. Fix the cause above, then run the bundle again: the failed step runs again, finished steps do not.")
 	case payload.ReportRefused:
 		fmt.Fprintln(w, "Result: REFUSED. Nothing was run.")
@@ -101,4 +105,14 @@ func holds(b bool) string {
 		return "held"
 	}
 	return "did not hold"
+}
+
+// stepFailed reports whether a step failed and stopped the run.
+func stepFailed(rep *payload.Report) bool {
+	for _, s := range rep.Steps {
+		if s.Status == payload.StatusFailed && !s.Tolerated {
+			return true
+		}
+	}
+	return false
 }
