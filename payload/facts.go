@@ -15,7 +15,7 @@ type Fact struct {
 // version is installed, at this level or later": netfx11 is recorded for
 // 1.1 with or without SP1, netfx45 for any 4.x whose Release value is at
 // least 4.5's (378389), so a machine with 4.8 records netfx45 to netfx48.
-// The registry evidence for each is in /work/shared/docs/payloads.md (g).
+// The evidence for each is in netfx.go (KB318785).
 var netfxFacts = []Fact{
 	{"netfx10", ".NET Framework 1.0"},
 	{"netfx11", ".NET Framework 1.1"},

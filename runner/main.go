@@ -165,10 +165,13 @@ func (c *cli) detect() int {
 	fmt.Fprintln(c.stdout, ".NET Framework versions (KB318785; registry views 64-bit and 32-bit):")
 	for _, f := range found {
 		state := "-"
-		if len(f.Views) > 0 {
+		if f.Installed() {
 			state = "installed"
 			for _, v := range f.Views {
 				state += fmt.Sprintf(" [%d-bit view]", v)
+			}
+			for _, p := range f.Files {
+				state += " [" + p + "]"
 			}
 		}
 		fmt.Fprintf(c.stdout, "  %-11s %-24s %s\n", f.Name, f.Title, state)

@@ -682,20 +682,30 @@ function evalFile(f) {
 // ------------------------------------------------------------- detect --
 
 // detectNetFx returns the netfx facts true on this machine, in version
-// order, reading each key in both registry views (KB318785).
+// order, reading each key in both registry views (KB318785), and the
+// files that show a version whose key is gone, as runner.exe does.
 function detectNetFx() {
-    var facts = [], seen = {};
+    var facts = [], seen = {}, i;
     var views = OS.is64 ? [64, 32] : [64]; // 32-bit Windows has one view
-    for (var i = 0; i < NETFX_RULES.length; i++) {
+    for (i = 0; i < NETFX_RULES.length; i++) {
         var r = NETFX_RULES[i];
         if (seen[r.fact]) continue;
         for (var k = 0; k < views.length; k++) {
             var v = regValue(r.key, r.value, views[k]);
             if (v !== null && v.isNum && v.num >= r.min) {
                 seen[r.fact] = true;
-                facts.push(r.fact);
                 break;
             }
+        }
+    }
+    for (i = 0; i < NETFX_FILES.length; i++) {
+        if (fso.FileExists(expand(NETFX_FILES[i].path))) seen[NETFX_FILES[i].fact] = true;
+    }
+    for (i = 0; i < NETFX_RULES.length; i++) {
+        var f = NETFX_RULES[i].fact;
+        if (seen[f] === true) {
+            facts.push(f);
+            seen[f] = "listed";
         }
     }
     return facts;

@@ -367,6 +367,14 @@ func (w *writer) tables() {
 	}
 	w.b.WriteString(strings.Join(lines, ",\n") + "\n")
 	w.p("];")
+	w.p("// Files that show a version whose registry key is gone (a damaged one).")
+	w.p("var NETFX_FILES = [")
+	lines = lines[:0]
+	for _, r := range payload.NetFxFileRules() {
+		lines = append(lines, fmt.Sprintf("    { fact: %s, path: %s }", js(r.Fact), js(r.Path)))
+	}
+	w.b.WriteString(strings.Join(lines, ",\n") + "\n")
+	w.p("];")
 	w.p("var FACT_TITLES = {")
 	lines = lines[:0]
 	for _, fam := range payload.DetectFamilies() {
