@@ -604,9 +604,7 @@ func TestWineScenarios(t *testing.T) {
 			b := winetest.Bundle{Builder: f.builder, RunnerDir: f.runnerDir, ID: "wine-e2e", Title: "Wine end-to-end test", Top: sc.Top}
 			bundle := b.Build(t, sc.Artifacts(func(winetest.Installer) []byte { return f.fake }, f.msi), sc.Steps)
 			m := newMachine(t, f, bundle)
-			if sc.Healthy {
-				m.RegAdd(winetest.FixtureKey, "Installed", "REG_DWORD", "1", 32)
-			}
+			sc.Prepare(t, m.C, m.RegAdd)
 			for i, want := range sc.Runs {
 				args := []string{"run", "--yes"}
 				if want.Force {

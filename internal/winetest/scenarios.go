@@ -2,6 +2,8 @@ package winetest
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -49,7 +51,10 @@ type Scenario struct {
 	Steps string
 	// Healthy sets FixstickFixture\Installed=1 before the first run.
 	Healthy bool
-	Runs    []ScenarioRun
+	// Files are made (empty) on drive C: before the first run, as
+	// slash-separated paths under C:\.
+	Files []string
+	Runs  []ScenarioRun
 }
 
 // ScenarioRun is one run of the executor and what it must leave.
@@ -138,8 +143,11 @@ var Scenarios = []Scenario{
 		}},
 	},
 	{
-		Name:       "probe-fails-fix-meets-goal",
-		Top:        "requires: {os: {min: \"5.1\"}}\n" + fixtureGoal,
+		Name: "probe-fails-fix-meets-goal",
+		// A damaged .NET 1.1: its registry key is gone, its runtime is
+		// there. Both executors record netfx11 from the file alone.
+		Files:      []string{"windows/Microsoft.NET/Framework/v1.1.4322/mscorwks.dll"},
+		Top:        "requires: {all: [{os: {min: \"5.1\"}}, {recorded: netfx11}]}\n" + fixtureGoal,
 		Installers: []Installer{{"probe", 1603}, {"cleanup", 0}, {"reinstall", 0}},
 		MSI:        true,
 		Steps: `
@@ -162,7 +170,7 @@ var Scenarios = []Scenario{
 			Outcome: payload.ReportSuccess,
 			Reason:  `^$`,
 			Steps: []StepWant{
-				{ID: "record", Status: payload.StatusSucceeded, Reason: recorded},
+				{ID: "record", Status: payload.StatusSucceeded, Reason: `^recorded: \.NET Framework 1\.1 \(netfx11\)$`},
 				{ID: "probe", Status: payload.StatusFailed, Tolerated: true, Reason: failed1603},
 				{ID: "fix", Status: payload.StatusSucceeded, Reason: exitZero},
 				{ID: "cleanup", Status: payload.StatusSkipped, Reason: `^the goal was met after step fix$`},
@@ -220,6 +228,24 @@ var Scenarios = []Scenario{
 			GoalBefore: false,
 		}},
 	},
+}
+
+// Prepare makes the scenario's machine: c is the host path of a Windows
+// path under C:\ (Prefix.C), regAdd writes a registry value.
+func (s Scenario) Prepare(t testing.TB, c func(elem ...string) string, regAdd func(key, value, typ, data string, view int)) {
+	t.Helper()
+	if s.Healthy {
+		regAdd(FixtureKey, "Installed", "REG_DWORD", "1", 32)
+	}
+	for _, f := range s.Files {
+		p := c(strings.Split(f, "/")...)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("MZ stand-in\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // Artifacts are the scenario's payloads: installer builds the stand-in for

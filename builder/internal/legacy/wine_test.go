@@ -855,9 +855,7 @@ func TestWineLegacyScenarios(t *testing.T) {
 			b := winetest.Bundle{Builder: f.builder, RunnerDir: f.runnerDir, ID: "legacy-e2e", Title: "Legacy executor end-to-end test", Top: sc.Top}
 			bundle := b.Build(t, sc.Artifacts(func(in winetest.Installer) []byte { return f.fake(t, in.Exit) }, f.msi), sc.Steps)
 			m := newMachine(t, bundle)
-			if sc.Healthy {
-				m.RegAdd(winetest.FixtureKey, "Installed", "REG_DWORD", "1", 32)
-			}
+			sc.Prepare(t, m.C, m.RegAdd)
 			for i, want := range sc.Runs {
 				var args []string
 				if want.Force {
