@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -47,6 +48,19 @@ func TestPlanSeed(t *testing.T) {
 		skipped := s.ID == "fixit" || s.ID == "kb2833941" // optional and unpinned
 		if (s.Skip != "") != skipped {
 			t.Errorf("step %d %s: skip %q", i+1, s.ID, s.Skip)
+		}
+	}
+	if p.Requires == "" || p.RequiresCond == nil || len(p.GoalCond.Any) != 2 || !strings.Contains(p.Goal, `M2833941\Installed equals 1`) {
+		t.Errorf("requires %q, goal %q", p.Requires, p.Goal)
+	}
+	js, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{`"requires_condition":{"all":[{"os":{"min":"5.1","max":"5.1","arch":"x86"}},{"recorded":"netfx11"}]}`,
+		`"goal":"the registry value`, `"on_failure":"continue"`, `"finish_if_goal_met":true`} {
+		if !strings.Contains(string(js), s) {
+			t.Errorf("plan --json lacks %s", s)
 		}
 	}
 	if s := p.Steps[2]; s.ID != "try-kb979906" || s.OnFailure != "continue" || !s.FinishIfGoalMet {
