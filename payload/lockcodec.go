@@ -206,9 +206,26 @@ func CheckLock(raw []byte, l *Lock) []string {
 		folded[FoldName(f.Path)] = f.Path
 	}
 
+	for _, c := range []struct {
+		field string
+		c     *Condition
+	}{{"requires", l.Requires}, {"goal", l.Goal}} {
+		if err := checkCondition(c.c); err != nil {
+			add("%s: %v", c.field, err)
+		}
+	}
+
 	ids := map[string]bool{}
 	for i, s := range l.Steps {
 		where := fmt.Sprintf("steps[%d] %q", i, s.ID)
+		switch s.OnFailure {
+		case "", OnFailureStop, OnFailureContinue:
+		default:
+			add("%s: unknown on_failure %q", where, s.OnFailure)
+		}
+		if s.FinishIfGoalMet && l.Goal == nil {
+			add("%s: finish_if_goal_met, and the lock has no goal", where)
+		}
 		if err := CheckID(s.ID); err != nil {
 			add("%s: invalid step id: %v", where, err)
 		}

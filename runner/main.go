@@ -40,6 +40,7 @@ type options struct {
 	reboot         bool
 	afterReboot    bool
 	withoutRestart bool
+	force          bool
 }
 
 const usage = `%s runner %s: repair this computer with a bundle
@@ -90,6 +91,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVarP(&o.yes, "yes", "y", false, "run without asking (unattended)")
 	fs.BoolVar(&o.reboot, "reboot", false, "restart the computer without asking when a step needs it")
 	fs.BoolVar(&o.withoutRestart, "without-restart", false, "go on although the restart a step asked for has not happened")
+	fs.BoolVar(&o.force, "force", false, "run the steps although the bundle's goal already holds")
 	fs.BoolVar(&o.afterReboot, "after-reboot", false, "set by the entry that continues the bundle after a restart")
 	_ = fs.MarkHidden("after-reboot")
 	fs.Usage = func() {
@@ -145,7 +147,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if o.bundle == "" {
 		o.bundle = filepath.Dir(self)
 	}
-	e := &engine.Engine{Sys: sys, Out: stdout, Runner: "runner.exe " + version}
+	e := &engine.Engine{Sys: sys, Out: stdout, Runner: "runner.exe " + version, Title: winsys.SetConsoleTitle}
 	c := &cli{e: e, o: o, stdin: bufio.NewReader(stdin), stdout: stdout, stderr: stderr}
 	switch cmd {
 	case "detect":
@@ -192,10 +194,13 @@ func (c *cli) detect() int {
 	fmt.Fprintln(c.stdout, ".NET Framework versions (KB318785; registry views 64-bit and 32-bit):")
 	for _, f := range found {
 		state := "-"
-		if len(f.Views) > 0 {
+		if f.Installed() {
 			state = "installed"
 			for _, v := range f.Views {
 				state += fmt.Sprintf(" [%d-bit view]", v)
+			}
+			for _, p := range f.Files {
+				state += " [" + p + "]"
 			}
 		}
 		fmt.Fprintf(c.stdout, "  %-11s %-24s %s\n", f.Name, f.Title, state)
@@ -307,7 +312,7 @@ func (c *cli) run(ctx context.Context, ask bool) int {
 		return c.errorf("%s", err)
 	}
 	engine.PrintPlan(c.stdout, b, items, c.e.Sys.PendingReboot())
-	opt := engine.RunOptions{Reboot: c.o.reboot, AfterReboot: c.o.afterReboot, WithoutRestart: c.o.withoutRestart}
+	opt := engine.RunOptions{Reboot: c.o.reboot, AfterReboot: c.o.afterReboot, WithoutRestart: c.o.withoutRestart, Force: c.o.force}
 	if ask && !allDone(items) {
 		if !c.ask("Run these steps now?") {
 			fmt.Fprintln(c.stdout, "Nothing was run.")
@@ -322,7 +327,7 @@ func (c *cli) run(ctx context.Context, ask bool) int {
 	p, _ := c.e.PathsFor(b.Lock.Bundle)
 	engine.Summary(c.stdout, rep, p.Report)
 	switch rep.Outcome {
-	case payload.ReportSuccess:
+	case payload.ReportSuccess, payload.ReportNotNeeded:
 		return exitOK
 	case payload.ReportRebootRequired:
 		return engine.ExitRebootRequired

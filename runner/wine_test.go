@@ -632,3 +632,34 @@ func TestWineLongestID(t *testing.T) {
 		t.Fatalf("after the restart: %s %s: %s", rep.Outcome, stepStatuses(rep), rep.Reason)
 	}
 }
+
+// TestWineScenarios runs the scenario table the legacy executor's Wine
+// tests run too (internal/winetest.Scenarios): requires, goal, a probing
+// step, finish_if_goal_met and --force behave the same in both.
+func TestWineScenarios(t *testing.T) {
+	f := getFixture(t)
+	for _, sc := range winetest.Scenarios {
+		t.Run(sc.Name, func(t *testing.T) {
+			b := winetest.Bundle{Builder: f.builder, RunnerDir: f.runnerDir, ID: "wine-e2e", Title: "Wine end-to-end test", Top: sc.Top}
+			bundle := b.Build(t, sc.Artifacts(func(winetest.Installer) []byte { return f.fake }, f.msi), sc.Steps)
+			m := newMachine(t, f, bundle)
+			sc.Prepare(t, m.C, m.RegAdd)
+			for i, want := range sc.Runs {
+				args := []string{"run", "--yes"}
+				if want.Force {
+					args = append(args, "--force")
+				}
+				m.runner(args...)
+				var cmdlines []string
+				for _, r := range m.fakeRuns() {
+					cmdlines = append(cmdlines, r.CmdLine)
+				}
+				_, msiRan := m.RegQuery(winetest.FixtureKey, "Prop", 32)
+				t.Logf("run %d (%s)", i+1, strings.Join(args, " "))
+				want.Check(t, ptrReport(m.report()), winetest.RanIDs(cmdlines), msiRan)
+			}
+		})
+	}
+}
+
+func ptrReport(r payload.Report) *payload.Report { return &r }

@@ -148,10 +148,10 @@ func TestRenderRefuses(t *testing.T) {
 		want string
 	}{
 		"percent in a registry key": {func(l *payload.Lock) {
-			l.Steps[7].Unless.Registry.Key = `HKLM\SOFTWARE\%X%`
+			l.Steps[9].Unless.Registry.Key = `HKLM\SOFTWARE\%X%`
 		}, "cannot pass %"},
 		"quote in a value name": {func(l *payload.Lock) {
-			l.Steps[7].Unless.Registry.Value = `a"b`
+			l.Steps[9].Unless.Registry.Value = `a"b`
 		}, "cannot pass %"},
 		"NUL in args": {func(l *payload.Lock) { l.Steps[2].Args = "a\x00b" }, "NUL"},
 		"a variable Windows always sets in args": {func(l *payload.Lock) {
@@ -166,7 +166,7 @@ func TestRenderRefuses(t *testing.T) {
 		"program outside payloads": {func(l *payload.Lock) { l.Steps[2].Program = "runner.exe" }, "not a payload"},
 		"bundle id with a space":   {func(l *payload.Lock) { l.Bundle = "a b" }, "invalid id"},
 		"huge minimum": {func(l *payload.Lock) {
-			l.Steps[7].Unless.Registry.Equals, l.Steps[7].Unless.Registry.Min = nil, ptr(uint64(1)<<60)
+			l.Steps[9].Unless.Registry.Equals, l.Steps[9].Unless.Registry.Min = nil, ptr(uint64(1)<<60)
 		}, "2^53"},
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -16,6 +16,9 @@ import (
 // before this one record.
 type condCtx struct {
 	detected map[string]bool
+	// early is set for requires and goal, which are decided before any
+	// step runs: detected then holds only the leading detect steps.
+	early bool
 }
 
 func (p *parser) condition(n *yaml.Node, path string, depth int, c *condCtx) *payload.Condition {
@@ -86,6 +89,10 @@ func (p *parser) recorded(n *yaml.Node, field string, c *condCtx) string {
 			}
 		}
 		p.errAt(n, field, "unknown fact %q (known: %s)", s, strings.Join(all, " "))
+		return ""
+	}
+	if !c.detected[fam] && c.early {
+		p.errAt(n, field, "%s is recorded by a `detect: %s` step, and requires and goal are decided before any step runs: they may use only the facts of detect steps placed before every other step", s, fam)
 		return ""
 	}
 	if !c.detected[fam] {

@@ -63,6 +63,11 @@ func compileSteps(m *payload.Manifest, skipped map[string]string) (steps []paylo
 			Timeout:   int64(s.Timeout / time.Second),
 			When:      s.When,
 			Unless:    s.Unless,
+
+			FinishIfGoalMet: s.FinishIfGoalMet,
+		}
+		if s.OnFailure == payload.OnFailureContinue {
+			ls.OnFailure = payload.OnFailureContinue
 		}
 		if ls.Reboot == "" {
 			ls.Reboot = payload.RebootIfNeeded

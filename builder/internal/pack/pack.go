@@ -205,6 +205,8 @@ func Prepare(ctx context.Context, o Options, tmpParent string) (_ *Bundle, err e
 		Manifest: payload.LockManifest{ID: m.ID, SHA256: m.SHA256},
 		Builder:  o.Builder,
 		Created:  b.created.Format(time.RFC3339),
+		Requires: m.Requires,
+		Goal:     m.Goal,
 		Steps:    steps,
 	}
 	b.entries = append(b.entries,

@@ -238,9 +238,15 @@ func twoStepBundle(t *testing.T) string {
 // writeBundle writes files and a lock listing them, with the given steps.
 func writeBundle(t *testing.T, steps []payload.LockStep, files ...bundleFile) string {
 	t.Helper()
+	return writeLockBundle(t, payload.Lock{Steps: steps}, files...)
+}
+
+// writeLockBundle writes files and a lock listing them; l gives the steps,
+// and requires and goal.
+func writeLockBundle(t *testing.T, l payload.Lock, files ...bundleFile) string {
+	t.Helper()
 	dir := t.TempDir()
-	l := payload.Lock{Version: payload.LockVersion, Title: "Test bundle", Manifest: payload.LockManifest{ID: "test-bundle"},
-		Builder: "test", Created: "2026-01-01T00:00:00Z", Steps: steps}
+	l.Version, l.Title, l.Manifest, l.Builder, l.Created = payload.LockVersion, "Test bundle", payload.LockManifest{ID: "test-bundle"}, "test", "2026-01-01T00:00:00Z"
 	// Every bundle carries its runner, which the run copies for RunOnce.
 	if !slices.ContainsFunc(files, func(f bundleFile) bool { return f.path == payload.RunnerAMD64 }) {
 		files = append(files, bundleFile{payload.RunnerAMD64, "RUNNER"})

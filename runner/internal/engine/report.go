@@ -174,12 +174,25 @@ func Summary(w io.Writer, rep *payload.Report, privateReport string) {
 	switch rep.Outcome {
 	case payload.ReportSuccess:
 		fmt.Fprintln(w, "Result: success. Every step that applies to this computer is done.")
+	case payload.ReportNotNeeded:
+		fmt.Fprintln(w, "Result: not needed. This computer is already in the state the bundle exists to reach; nothing was changed.")
 	case payload.ReportRebootRequired:
 		fmt.Fprintln(w, "Result: a restart is required.")
 	case payload.ReportFailed:
+		if !stepFailed(rep) {
+			fmt.Fprintln(w, "Result: FAILED. Every step ran, and the computer is still not in the state the bundle exists to reach.")
+			break
+		}
 		fmt.Fprintln(w, "Result: FAILED. Nothing after the failed step ran. Fix the cause above, then run the bundle again: the failed step runs again, finished steps do not.")
 	case payload.ReportRefused:
 		fmt.Fprintln(w, "Result: REFUSED. Nothing was run.")
+	}
+	if g := rep.Goal; g != nil {
+		fmt.Fprintf(w, "  Goal: %s: %s at the start", g.Text, holds(g.Before))
+		if g.After != nil {
+			fmt.Fprintf(w, ", %s at the end", holds(*g.After))
+		}
+		fmt.Fprintln(w, ".")
 	}
 	if rep.Reason != "" {
 		fmt.Fprintf(w, "  %s\n", rep.Reason)
@@ -187,4 +200,21 @@ func Summary(w io.Writer, rep *payload.Report, privateReport string) {
 	if privateReport != "" {
 		fmt.Fprintf(w, "Report: %s\n", privateReport)
 	}
+}
+
+func holds(b bool) string {
+	if b {
+		return "held"
+	}
+	return "did not hold"
+}
+
+// stepFailed reports whether a step failed and stopped the run.
+func stepFailed(rep *payload.Report) bool {
+	for _, s := range rep.Steps {
+		if s.Status == payload.StatusFailed && !s.Tolerated {
+			return true
+		}
+	}
+	return false
 }

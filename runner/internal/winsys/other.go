@@ -12,3 +12,6 @@ import (
 func New() (engine.System, error) {
 	return nil, errors.New("runner.exe runs on Windows only")
 }
+
+// SetConsoleTitle does nothing off Windows.
+func SetConsoleTitle(string) {}

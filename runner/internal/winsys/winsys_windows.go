@@ -580,3 +580,15 @@ func enablePrivilege(name string) error {
 	}
 	return nil
 }
+
+var procSetConsoleTitleW = windows.NewLazySystemDLL("kernel32.dll").NewProc("SetConsoleTitleW")
+
+// SetConsoleTitle shows s in the console window's title bar; without a
+// console it does nothing.
+func SetConsoleTitle(s string) {
+	p, err := windows.UTF16PtrFromString(s)
+	if err != nil {
+		return
+	}
+	_, _, _ = procSetConsoleTitleW.Call(uintptr(unsafe.Pointer(p)))
+}
