@@ -186,13 +186,16 @@ func (d *dl) fromURL(ctx context.Context, rawURL string, last bool) (Result, err
 			err = serr
 		}
 		if err == nil && p.complete() {
-			// Bytes pieced together from several responses (a resume
-			// after a cut or a stall, a proxy that dropped part of a
-			// stream, a prefix from before) may be what is wrong. Those
-			// segments are fetched again first, keeping the rest;
-			// then, if the file still fails, the whole of it from zero,
-			// once. Validators that disagreed go straight to zero: no
-			// segment is to blame more than another.
+			// A file assembled from several responses that fails its
+			// pin is fetched again before this URL is blamed. Segments
+			// pieced together from more than one response (a resume
+			// after a cut or a stall, as when a proxy drops part of a
+			// live stream; a prefix from before) are the likely culprits:
+			// they are fetched again first, keeping the rest. Then, if the
+			// file still fails, the whole of it from zero, once.
+			// Validators that disagreed, or segments that each came
+			// whole, go straight to zero: no segment is to blame more
+			// than another.
 			idx, ranges := p.piecedSegments()
 			partly := !fromZero && !p.suspect && len(idx) > 0 && len(idx) < len(p.meta.Segments) && len(tried) == 0
 			r, err := f.finish(t, p, partly)
@@ -217,7 +220,10 @@ func (d *dl) fromURL(ctx context.Context, rawURL string, last bool) (Result, err
 				continue
 			}
 			d.p = nil
-			if fromZero || !(len(idx) > 0 || p.suspect || len(tried) > 0) || isPermanent(err) {
+			// One response that gave the whole file, wrong: the server
+			// has another file, and the next mirror is tried.
+			assembled := len(idx) > 0 || p.suspect || len(tried) > 0 || len(p.meta.Segments) > 1
+			if fromZero || !assembled || isPermanent(err) {
 				return Result{}, err
 			}
 			fromZero = true

@@ -201,3 +201,29 @@ func TestHoleEveryTimeGivesUp(t *testing.T) {
 		t.Fatalf("%d requests, want 12", n)
 	}
 }
+
+// Segments that each came in one response, one of them with a flipped
+// byte (same length, no cut): no segment is to blame more than another,
+// so the whole file is fetched again from zero, once.
+func TestFlippedSegmentRefetchedFromZero(t *testing.T) {
+	data := randomBytes(34, 4<<20)
+	s := newServer(t, data, func(w http.ResponseWriter, r *http.Request, n int) bool {
+		if r.Header.Get("Range") != "bytes=3145728-4194303" || n > 4 {
+			return false
+		}
+		bad := append([]byte(nil), data[3145728:]...)
+		bad[1000] ^= 1
+		w.Header().Set("Content-Range", "bytes 3145728-4194303/4194304")
+		w.Header().Set("ETag", `"v1"`)
+		w.WriteHeader(http.StatusPartialContent)
+		w.Write(bad)
+		return true
+	})
+	opts := testOptions(t)
+	rs := &retries{}
+	opts.Progress = rs
+	wantOK(t, opts, manifest(data, s.URL+"/f.bin"), data)
+	if n, ranges := s.requests(); n != 8 || !rs.has("starting again from zero") {
+		t.Fatalf("%d requests (%q), events %q; want two rounds of four segments", n, ranges, rs.msgs)
+	}
+}
