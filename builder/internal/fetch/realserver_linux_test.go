@@ -373,10 +373,10 @@ func TestRealServers(t *testing.T) {
 	type scenario struct {
 		name  string
 		url   string
-		toxic func()          // sets the fault up; its cleanup removes it
-		undo  func()          // removes the fault
-		opts  func(*Options)  // changes the fetch options
-		want  string          // a piece of the error while the fault lasts; "" for success
+		toxic func()         // sets the fault up; its cleanup removes it
+		undo  func()         // removes the fault
+		opts  func(*Options) // changes the fetch options
+		want  string         // a piece of the error while the fault lasts; "" for success
 		check func(*retries) error
 	}
 	scenarios := []scenario{
