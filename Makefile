@@ -43,9 +43,10 @@ bench: build
 	$(GO) run ./bench/fetch -builder dist/builder
 	bench/pack.sh dist/builder
 
-## fuzz: the manifest parser's fuzz target for 5 minutes
+## fuzz: the manifest parser's and the archive extraction's fuzz targets, 5 minutes each
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 5m ./builder/internal/manifest
+	$(GO) test -run '^$$' -fuzz FuzzExtract -fuzztime 5m ./builder/internal/pack
 
 ## winres: remake the runner's committed manifest and version resources (runner/rsrc_windows_*.syso)
 winres:
