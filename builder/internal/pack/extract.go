@@ -338,6 +338,19 @@ func checkEntry(zf *zip.File, lim Limits) (string, bool, error) {
 	if mode&fs.ModeSymlink != 0 {
 		return "", false, fmt.Errorf("entry %q is a link; links are refused", p)
 	}
+	// archive/zip reads the Unix mode only when the creator is Unix, and
+	// ignores the Windows reparse-point attribute: 7-Zip on Windows
+	// stores a link's Unix mode in the high bits under an NTFS creator,
+	// and a junction or link taken from NTFS carries the attribute. So the
+	// header's own bits are read here, whatever the creator.
+	if t := zf.ExternalAttrs >> 16 & 0o170000; t == 0o120000 {
+		return "", false, fmt.Errorf("entry %q is a link by its Unix mode; links are refused", p)
+	} else if t != 0 && t != 0o100000 && t != 0o040000 {
+		return "", false, fmt.Errorf("entry %q is not a regular file or folder (Unix type %o)", p, t)
+	}
+	if zf.ExternalAttrs&0x400 != 0 { // FILE_ATTRIBUTE_REPARSE_POINT
+		return "", false, fmt.Errorf("entry %q is a reparse point (a link or junction); links are refused", p)
+	}
 	if t := mode.Type(); t != 0 && t != fs.ModeDir {
 		return "", false, fmt.Errorf("entry %q is not a regular file or folder (%s)", p, mode)
 	}
