@@ -51,8 +51,8 @@ type extracted struct {
 
 // The builder extracts zip archives only, read by Go's archive/zip with its
 // two methods, store and deflate, whose memory is fixed per entry. That is
-// the format the manifests use (the .NET cleanup tool ships as a zip) and the
-// one Microsoft's self-extractors that are not IExpress carry. Other formats
+// the format the manifests use (the .NET cleanup tool ships as a zip), also
+// after a self-extractor's stub. Other formats
 // are refused by their first bytes before any reader sees them: RAR (its Go
 // reader panicked on malformed archives and reports hardlinks and symlinks
 // as regular files), 7z (its reader allocates whatever dictionary size a
@@ -143,7 +143,8 @@ func extractArchive(ctx context.Context, name, src string, want []payload.Extrac
 	if what := sniffFormat(f); what != "" {
 		return nil, fmt.Errorf("archive %s refused: it is %s; the builder extracts zip archives only", name, what)
 	}
-	d, err := checkZipDirectory(f, st.Size(), lim)
+	var d zipDirectory
+	err = guard(func() (err error) { d, err = checkZipDirectory(f, st.Size(), lim); return err })
 	if errors.Is(err, errNoZipEnd) {
 		return nil, fmt.Errorf("archive %s refused: not a zip archive (no end of central directory record), and zip is the only format the builder extracts", name)
 	}
