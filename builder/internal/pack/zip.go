@@ -22,7 +22,8 @@ import (
 )
 
 // The zip is written with klauspost/compress/zip, the layer under
-// mholt/archives, rather than archives.Zip.Archive: Archive uses one
+// mholt/archives (no longer a dependency), rather than
+// archives.Zip.Archive: Archive uses one
 // compression method for every entry (we store payloads and deflate the
 // small text files), takes the entries' times from a FileInfo, and closes
 // its zip writer in a defer that drops the error, so a failed central
