@@ -62,8 +62,8 @@ flags (run, or no command; plan, verify and status take only --bundle):
 // commandFlags lists the flags each command takes: a flag a command would
 // ignore (verify --reboot) is a mistake the person should hear about.
 var commandFlags = map[string]string{
-	"":        "bundle yes reboot without-restart after-reboot",
-	"run":     "bundle yes reboot without-restart after-reboot",
+	"":        "bundle yes reboot without-restart force after-reboot",
+	"run":     "bundle yes reboot without-restart force after-reboot",
 	"plan":    "bundle",
 	"verify":  "bundle",
 	"status":  "bundle",
