@@ -640,6 +640,9 @@ func TestWineScenarios(t *testing.T) {
 	f := getFixture(t)
 	for _, sc := range winetest.Scenarios {
 		t.Run(sc.Name, func(t *testing.T) {
+			// Each scenario has its own bundle and prefix; Wine waits
+			// more than it computes, so they run side by side.
+			t.Parallel()
 			b := winetest.Bundle{Builder: f.builder, RunnerDir: f.runnerDir, ID: "wine-e2e", Title: "Wine end-to-end test", Top: sc.Top}
 			bundle := b.Build(t, sc.Artifacts(func(winetest.Installer) []byte { return f.fake }, f.msi), sc.Steps)
 			m := newMachine(t, f, bundle)

@@ -1,6 +1,7 @@
 package winetest
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -240,6 +241,11 @@ func (s Scenario) Prepare(t testing.TB, c func(elem ...string) string, regAdd fu
 	for _, f := range s.Files {
 		p := c(strings.Split(f, "/")...)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		// A new file, never a write into one the prefix hard-links to the
+		// template (NewPrefix).
+		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(p, []byte("MZ stand-in\n"), 0o644); err != nil {

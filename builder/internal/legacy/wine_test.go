@@ -852,6 +852,9 @@ func TestWineLegacyScenarios(t *testing.T) {
 	f := getFixture(t)
 	for _, sc := range winetest.Scenarios {
 		t.Run(sc.Name, func(t *testing.T) {
+			// Each scenario has its own bundle and prefix; Wine waits
+			// more than it computes, so they run side by side.
+			t.Parallel()
 			b := winetest.Bundle{Builder: f.builder, RunnerDir: f.runnerDir, ID: "legacy-e2e", Title: "Legacy executor end-to-end test", Top: sc.Top}
 			bundle := b.Build(t, sc.Artifacts(func(in winetest.Installer) []byte { return f.fake(t, in.Exit) }, f.msi), sc.Steps)
 			m := newMachine(t, bundle)
