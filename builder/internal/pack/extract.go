@@ -22,7 +22,7 @@ import (
 )
 
 // Limits on an archive artifact. The zip reader hands every entry to us
-// unfiltered (hazards.md §4), so these are the only caps there are.
+// unfiltered (docs/security.md, hostile archives), so these are the only caps there are.
 type Limits struct {
 	Entries   int   // entries in one archive, directories included
 	EntrySize int64 // bytes of one extracted file
