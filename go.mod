@@ -3,6 +3,7 @@ module fixstick
 go 1.26.0
 
 require (
+	aead.dev/minisign v0.3.0
 	github.com/hashicorp/go-retryablehttp v0.7.8
 	github.com/mholt/archives v0.1.5
 	github.com/rogpeppe/go-internal v1.16.0
@@ -11,6 +12,8 @@ require (
 	go.yaml.in/yaml/v3 v3.0.6
 	golang.org/x/term v0.48.0
 )
+
+require golang.org/x/crypto v0.13.0 // indirect
 
 require (
 	github.com/STARRY-S/zip v0.2.3 // indirect

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"fixstick/internal/signature"
 	"fixstick/payload"
 )
 
@@ -50,6 +51,7 @@ func CheckDir(dir, manifestID string, newFiles []payload.LockFile) (old *payload
 			return nil, nil, fmt.Errorf("folder %s holds a bundle of another manifest (%s): choose an empty or new folder", dir, old.Manifest.ID)
 		}
 		ours[payload.LockName] = true
+		ours[signature.LockSigName] = true
 		for _, f := range old.Files {
 			ours[f.Path] = true
 		}
@@ -147,11 +149,15 @@ func (b *Bundle) WriteDir(ctx context.Context, dir string) error {
 	}
 	c := newCopier()
 	dirs := map[string]bool{}
-	var lock *entry
+	var lock, sig *entry
 	for i := range b.entries {
 		e := &b.entries[i]
-		if e.path == payload.LockName {
+		switch e.path {
+		case payload.LockName:
 			lock = e
+			continue
+		case signature.LockSigName:
+			sig = e
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -162,7 +168,16 @@ func (b *Bundle) WriteDir(ctx context.Context, dir string) error {
 		}
 	}
 	// The lock last: until it is in place, the folder does not claim to be
-	// the new bundle, and verify says which files are not yet right.
+	// the new bundle, and verify says which files are not yet right. Its
+	// signature just before it (an old lock beside a new signature fails
+	// verification, as it should); an unsigned build removes an old one.
+	if sig != nil {
+		if err := writeDirFile(dir, sig, c, dirs); err != nil {
+			return err
+		}
+	} else if err := os.Remove(filepath.Join(dir, signature.LockSigName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	if err := writeDirFile(dir, lock, c, dirs); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"fixstick/internal/signature"
 	"fixstick/payload"
 )
 
@@ -130,7 +131,7 @@ func CheckLock(b []byte, l *payload.Lock) []string {
 		if !payload.IsHex(f.SHA256, 64) || f.Size < 0 {
 			probs = append(probs, fmt.Sprintf("%s: files: %q has a malformed sha256 or size", payload.LockName, f.Path))
 		}
-		if f.Path == payload.LockName || isReport(f.Path) {
+		if f.Path == payload.LockName || f.Path == signature.LockSigName || isReport(f.Path) {
 			probs = append(probs, fmt.Sprintf("%s: files: %q may not be listed", payload.LockName, f.Path))
 		}
 		files[f.Path] = true

@@ -14,14 +14,19 @@ import (
 
 	"github.com/klauspost/compress/zip"
 
+	"fixstick/internal/signature"
 	"fixstick/payload"
 )
 
 // Report is what Verify found. The bundle is exact when Problems is empty.
 type Report struct {
 	Lock     *payload.Lock // nil when the lock could not be read
-	Files    int           // files checked against the lock
-	Problems []string      // one line each: path: what differs
+	LockJSON []byte        // the lock's bytes, as read
+	// LockSig is bundle.lock.json.minisig, nil when the bundle has none;
+	// Verify does not check it (it has no key): see signature.Verify.
+	LockSig  []byte
+	Files    int      // files checked against the lock
+	Problems []string // one line each: path: what differs
 }
 
 // OK reports whether the bundle matches its lock exactly.
@@ -174,7 +179,15 @@ func verifyFiles(files []bundleFile) *Report {
 		return r
 	}
 	r.Lock = l
+	r.LockJSON = b
 	r.Problems = append(r.Problems, CheckLock(b, l)...)
+	if sf, ok := byPath[signature.LockSigName]; ok {
+		if sf.bad != "" {
+			r.addf("%s: %s", signature.LockSigName, sf.bad)
+		} else if r.LockSig, err = readCapped(sf, signature.MaxSigSize); err != nil {
+			r.addf("%s: %v", signature.LockSigName, err)
+		}
+	}
 
 	listed := map[string]bool{}
 	for _, lf := range l.Files {
@@ -203,7 +216,7 @@ func verifyFiles(files []bundleFile) *Report {
 	// "reports/../x.exe" is not a report. (CheckLock checks the listed ones.)
 	var extra []string
 	for p := range byPath {
-		if !listed[p] && p != payload.LockName {
+		if !listed[p] && p != payload.LockName && p != signature.LockSigName {
 			extra = append(extra, p)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/klauspost/compress/zip"
 
+	"fixstick/internal/signature"
 	"fixstick/payload"
 )
 
@@ -90,6 +91,28 @@ func (b *Bundle) WriteZip(ctx context.Context, out string) (sum string, size int
 	if err != nil {
 		return "", 0, fmt.Errorf("writing %s: %w", side, err)
 	}
+	// The zip's signature is a second sidecar, handled like the first: an
+	// old one goes before the new zip arrives (a build without --sign
+	// leaves none), the new one is renamed in after it.
+	sigSide := out + signature.Ext
+	var sigTmp string
+	if b.signZip != nil {
+		sig, serr := b.signZip(tmp.Name(), b.Lock.Bundle)
+		if serr != nil {
+			return "", 0, fmt.Errorf("signing %s: %w", out, serr)
+		}
+		if sigTmp, serr = writeTemp(dir, filepath.Base(sigSide), sig); serr != nil {
+			return "", 0, fmt.Errorf("writing %s: %w", sigSide, serr)
+		}
+		defer func() {
+			if err != nil {
+				os.Remove(sigTmp)
+			}
+		}()
+	}
+	if err := os.Remove(sigSide); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", 0, fmt.Errorf("writing %s: removing the old one: %w", sigSide, err)
+	}
 	// The old SHA-256 file goes first, so that a zip is never beside a
 	// SHA-256 that contradicts it: at every step there is the old pair, a
 	// zip alone (which still verifies by its lock), or the new pair. Once
@@ -103,6 +126,11 @@ func (b *Bundle) WriteZip(ctx context.Context, out string) (sum string, size int
 	}
 	if err := rename(sideTmp, side); err != nil {
 		return "", 0, fmt.Errorf("writing %s: %w (%s is written and checked; its SHA-256 is %s)", side, err, out, sum)
+	}
+	if sigTmp != "" {
+		if err := rename(sigTmp, sigSide); err != nil {
+			return "", 0, fmt.Errorf("writing %s: %w (%s is written and checked; its SHA-256 is %s)", sigSide, err, out, sum)
+		}
 	}
 	if err := syncDir(dir); err != nil {
 		return "", 0, fmt.Errorf("writing %s: %w", out, err)
