@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"fixstick/internal/signature"
 	"fixstick/payload"
 )
 
@@ -27,27 +28,37 @@ func ReadLock(dir string) (*payload.Lock, error) {
 // readLock also returns the lock's bytes, so that the private copy holds
 // exactly the lock that was checked.
 func readLock(dir string) (*payload.Lock, []byte, error) {
+	data, err := readLockBytes(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := ParseLock(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", filepath.Join(dir, payload.LockName), err)
+	}
+	return l, data, nil
+}
+
+// readLockBytes reads dir's lock, capped at MaxLockSize. A signature is
+// checked over these bytes before they are parsed.
+func readLockBytes(dir string) ([]byte, error) {
 	name := filepath.Join(dir, payload.LockName)
 	f, err := os.Open(name)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil, fmt.Errorf("%s not found: is %s a bundle folder?", payload.LockName, dir)
+			return nil, fmt.Errorf("%s not found: is %s a bundle folder?", payload.LockName, dir)
 		}
-		return nil, nil, fmt.Errorf("reading the lock: %w", err)
+		return nil, fmt.Errorf("reading the lock: %w", err)
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, payload.MaxLockSize+1))
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading %s: %w", name, err)
+		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
 	if len(data) > payload.MaxLockSize {
-		return nil, nil, fmt.Errorf("%s is larger than %d bytes: refusing it", name, payload.MaxLockSize)
+		return nil, fmt.Errorf("%s is larger than %d bytes: refusing it", name, payload.MaxLockSize)
 	}
-	l, err := ParseLock(data)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return l, data, nil
+	return data, nil
 }
 
 // ParseLock decodes and checks a lock's bytes.
@@ -84,7 +95,7 @@ func checkLock(l *payload.Lock) error {
 		if err := payload.CheckPath(f.Path); err != nil {
 			return fmt.Errorf("files[%d]: %w", i, err)
 		}
-		if f.Path == payload.LockName || strings.HasPrefix(f.Path, payload.ReportsDir+"/") {
+		if f.Path == payload.LockName || f.Path == signature.LockSigName || strings.HasPrefix(f.Path, payload.ReportsDir+"/") {
 			return fmt.Errorf("files[%d]: %q cannot be a bundle file", i, f.Path)
 		}
 		if prev, ok := folded[payload.FoldName(f.Path)]; ok {
