@@ -43,6 +43,10 @@ type Artifact struct {
 	SHA1     string         `json:"sha1,omitempty"`
 	URLs     []URL          `json:"urls"`
 	Source   string         `json:"source,omitempty"`
+	// Signer is the subject common name of the Authenticode certificate
+	// that must have signed the file ("Microsoft Corporation"); "" checks
+	// nothing.
+	Signer string `json:"signer,omitempty"`
 	Optional bool           `json:"optional,omitempty"`
 	Extract  []ExtractEntry `json:"extract,omitempty"`
 
