@@ -78,7 +78,7 @@ type target struct {
 	urls     []payload.URL
 	sha256   string
 	sha1     string
-	size     int64 // declared; 0 if not
+	size     int64  // declared; 0 if not
 	signer   string // the Authenticode signer the file must carry; "" if none
 	// urlKey indexes an archive with no pin of its own (its extract
 	// entries are pinned, and checked by the caller).
