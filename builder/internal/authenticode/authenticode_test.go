@@ -77,11 +77,11 @@ func copyFile(t *testing.T, src, dst string) {
 	}
 }
 
-// TestVerify: a PE and an MSI signed by osslsigncode with a test CA given
+// TestVerify: a PE, an MSI and a CAB signed by osslsigncode with a test CA given
 // as a trusted root; the same signed by the right name under an untrusted
 // root; a wrong signer; unsigned; a byte changed after signing.
 func TestVerify(t *testing.T) {
-	signtest.Require(t, "osslsigncode", "wixl")
+	signtest.Require(t, "osslsigncode", "wixl", "msiinfo")
 	dir := t.TempDir()
 	ca := signtest.NewCA(t, "Fixstick Test Root")
 	rogue := signtest.NewCA(t, "Rogue Root")
@@ -91,12 +91,16 @@ func TestVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	msi := signtest.MSI(t, dir)
 	fixtures := map[string]struct {
 		path     string
 		old, new []byte // a change inside the signed content
 	}{
 		"pe":  {signtest.PE(t, dir), []byte("MZ fixture installer"), []byte("MZ fixture installes")},
-		"msi": {signtest.MSI(t, dir), []byte("Fixstick Fixture Product"), []byte("Fixstick Fixture ProducT")},
+		"msi": {msi, []byte("Fixstick Fixture Product"), []byte("Fixstick Fixture ProducT")},
+		// The cabinet's one file entry is named fixture.txt (wixl names it
+		// by its File Id, FixtureTxt).
+		"cab": {signtest.CAB(t, dir, msi), []byte("FixtureTxt"), []byte("FixtureTxT")},
 	}
 	for name, fx := range fixtures {
 		t.Run(name, func(t *testing.T) {

@@ -1,6 +1,6 @@
 // Package signtest makes Authenticode fixtures for tests: a test CA and
 // code-signing certificates (made here, in Go), a small PE built by the Go
-// toolchain and an MSI built by wixl, signed by Debian's osslsigncode. It
+// toolchain, an MSI built by wixl and the cabinet inside it, signed by Debian's osslsigncode. It
 // is imported by tests only.
 package signtest
 
@@ -171,4 +171,17 @@ func MSI(t testing.TB, dir string) string {
 		t.Fatalf("wixl: %v\n%s", err, b)
 	}
 	return filepath.Join(dir, "fixture.msi")
+}
+
+// CAB returns a small cabinet: the one wixl embeds in the MSI that MSI
+// built in dir, taken out with msitools' msiinfo.
+func CAB(t testing.TB, dir, msi string) string {
+	t.Helper()
+	out := filepath.Join(dir, "fixture.cab")
+	data, err := exec.Command("msiinfo", "extract", msi, "fixture.cab").Output()
+	if err != nil {
+		t.Fatalf("msiinfo extract: %v", err)
+	}
+	write(t, out, data)
+	return out
 }
