@@ -38,7 +38,9 @@ func CheckDir(dir, manifestID string, newFiles []payload.LockFile) (old *payload
 	if len(ents) == 0 {
 		return nil, nil, nil
 	}
-	ours := map[string]bool{}
+	// The lock's signature is the builder's in any case: a build killed
+	// after writing it and before the lock leaves it alone.
+	ours := map[string]bool{signature.LockSigName: true}
 	want := map[string]payload.LockFile{}
 	b, err := os.ReadFile(filepath.Join(dir, payload.LockName))
 	switch {
@@ -51,7 +53,6 @@ func CheckDir(dir, manifestID string, newFiles []payload.LockFile) (old *payload
 			return nil, nil, fmt.Errorf("folder %s holds a bundle of another manifest (%s): choose an empty or new folder", dir, old.Manifest.ID)
 		}
 		ours[payload.LockName] = true
-		ours[signature.LockSigName] = true
 		for _, f := range old.Files {
 			ours[f.Path] = true
 		}
