@@ -1,4 +1,11 @@
+//go:build !windows
+
 package winsys
+
+// The trusted-keys logic is portable and proved here, on Linux, against a
+// fake security layer (Wine keeps no DACLs, and its os.RemoveAll and links
+// differ); the Windows side, which only reads owners and DACLs, runs in
+// the runner's Wine test of signed bundles.
 
 import (
 	"os"
@@ -8,9 +15,6 @@ import (
 
 	"fixstick/internal/signature"
 )
-
-// The ACL logic is proved here against a fake security layer: Wine keeps
-// no DACLs, so the Windows side only reads them.
 
 var (
 	adminsFull = ACE{Type: "allow", SID: sidAdministrators, Mask: 0x1f01ff}
