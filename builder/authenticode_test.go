@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,5 +85,64 @@ steps:
 	}
 	if after, _ := os.ReadFile(m); !strings.Contains(string(after), "sha256: ") {
 		t.Errorf("not pinned:\n%s", after)
+	}
+}
+
+// TestFetchAuthenticode: a download whose signature fails is not cached,
+// and fetch says why; the same file well signed is.
+func TestFetchAuthenticode(t *testing.T) {
+	signtest.Require(t, "osslsigncode")
+	dir := t.TempDir()
+	ca := signtest.NewCA(t, "Fixstick Test Root")
+	caPEM := filepath.Join(dir, "ca.pem")
+	os.WriteFile(caPEM, ca.PEM, 0o644)
+	srv := filepath.Join(dir, "srv")
+	os.Mkdir(srv, 0o755)
+	unsigned := signtest.PE(t, dir)
+	ca.Issue(t, dir, "Fixture Corporation").Sign(t, unsigned, filepath.Join(srv, "signed.exe"))
+	data, _ := os.ReadFile(unsigned)
+	os.WriteFile(filepath.Join(srv, "unsigned.exe"), data, 0o644)
+	hs := httptest.NewServer(http.FileServer(http.Dir(srv)))
+	defer hs.Close()
+
+	fetch := func(name string) (int, string) {
+		data, err := os.ReadFile(filepath.Join(srv, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		m := filepath.Join(t.TempDir(), "m.yaml")
+		os.WriteFile(m, []byte(`manifest: 1
+id: fixture
+title: Fixture
+artifacts:
+  - id: setup
+    file: setup.exe
+    sha256: `+hex.EncodeToString(sum[:])+`
+    signer: Fixture Corporation
+    urls:
+      - url: `+hs.URL+"/"+name+`
+        insecure_http: true
+steps:
+  - id: setup
+    exe: setup
+`), 0o644)
+		var out, errb bytes.Buffer
+		e := &env{stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		code := run(context.Background(), e, []string{"fetch", "-q", "--cache", filepath.Join(dir, "cache"), "--trust-roots", caPEM, m})
+		return code, errb.String()
+	}
+	code, stderr := fetch("unsigned.exe")
+	if code != 1 || !strings.Contains(stderr, "setup (setup.exe): refused: not signed") {
+		t.Errorf("unsigned download: exit %d\n%s", code, stderr)
+	}
+	if blobs, _ := filepath.Glob(filepath.Join(dir, "cache", "sha256", "*", "*")); len(blobs) != 0 {
+		t.Errorf("cached %v", blobs)
+	}
+	if code, stderr := fetch("signed.exe"); code != 0 {
+		t.Errorf("signed download: exit %d\n%s", code, stderr)
+	}
+	if blobs, _ := filepath.Glob(filepath.Join(dir, "cache", "sha256", "*", "*")); len(blobs) != 1 {
+		t.Errorf("cached %v", blobs)
 	}
 }
