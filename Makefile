@@ -43,9 +43,11 @@ bench: build
 	$(GO) run ./bench/fetch -builder dist/builder
 	bench/pack.sh dist/builder
 
-## fuzz: the manifest parser's fuzz target for 5 minutes
+## fuzz: the fuzz targets (manifest parser, archive extraction, lock codec), 5 minutes each
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 5m ./builder/internal/manifest
+	$(GO) test -run '^$$' -fuzz FuzzExtract -fuzztime 5m ./builder/internal/pack
+	$(GO) test -run '^$$' -fuzz FuzzLock -fuzztime 5m ./payload
 
 ## winres: remake the runner's committed manifest and version resources (runner/rsrc_windows_*.syso)
 winres:

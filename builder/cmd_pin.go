@@ -6,8 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"runtime"
+
 	"sort"
 	"strconv"
 
@@ -15,6 +14,7 @@ import (
 
 	"fixstick/builder/internal/fetch"
 	"fixstick/builder/internal/manifest"
+	"fixstick/internal/atomicfile"
 )
 
 // runPin records sha256 and size for every artifact that lacks a SHA-256,
@@ -257,40 +257,14 @@ func mapValue(m *yaml.Node, key string) *yaml.Node {
 	return v
 }
 
-// writeFileAtomic replaces path with data: a temp file in the same folder,
-// synced, renamed over it, the folder synced. The file keeps its mode.
+// writeFileAtomic replaces path with data; the file keeps its mode.
 func writeFileAtomic(path string, data []byte) error {
 	mode := os.FileMode(0o644)
 	if fi, err := os.Stat(path); err == nil {
 		mode = fi.Mode().Perm()
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
+	if err := atomicfile.WriteFile(path, data, mode); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(mode)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if runtime.GOOS != "windows" {
-		if d, err := os.Open(dir); err == nil {
-			d.Sync()
-			d.Close()
-		}
 	}
 	return nil
 }

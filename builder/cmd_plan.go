@@ -23,15 +23,20 @@ const (
 // plan is what `builder plan` shows: the procedure a manifest encodes, in
 // the order the runner follows it.
 type plan struct {
-	Manifest    string           `json:"manifest"` // the file, as given
-	SHA256      string           `json:"sha256"`
-	ID          string           `json:"id"`
-	Title       string           `json:"title"`
-	Description string           `json:"description,omitempty"`
-	References  []string         `json:"references,omitempty"`
-	Steps       []planStep       `json:"steps"`
-	Totals      planTotals       `json:"totals"`
-	Placeholder planPlaceholders `json:"placeholders"`
+	Manifest    string   `json:"manifest"` // the file, as given
+	SHA256      string   `json:"sha256"`
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Description string   `json:"description,omitempty"`
+	References  []string `json:"references,omitempty"`
+	// Requires and Goal, in words and as data.
+	Requires     string             `json:"requires,omitempty"`
+	RequiresCond *payload.Condition `json:"requires_condition,omitempty"`
+	Goal         string             `json:"goal,omitempty"`
+	GoalCond     *payload.Condition `json:"goal_condition,omitempty"`
+	Steps        []planStep         `json:"steps"`
+	Totals       planTotals         `json:"totals"`
+	Placeholder  planPlaceholders   `json:"placeholders"`
 }
 
 type planPlaceholders struct {
@@ -57,6 +62,11 @@ type planStep struct {
 	Runs   string             `json:"runs"`
 	When   *payload.Condition `json:"when,omitempty"`
 	Unless *payload.Condition `json:"unless,omitempty"`
+	// What a failure does, and whether the goal may end the run here.
+	OnFailure       string `json:"on_failure"`
+	OnFailureText   string `json:"on_failure_text"`
+	FinishIfGoalMet bool   `json:"finish_if_goal_met,omitempty"`
+	FinishText      string `json:"finish_text,omitempty"`
 	// ExitCodes is the complete table (defaults merged with the step's).
 	ExitCodes      []planCode     `json:"exit_codes,omitempty"`
 	Reboot         payload.Reboot `json:"reboot"`
@@ -145,6 +155,12 @@ func makePlan(m *payload.Manifest) (*plan, error) {
 		Steps:       []planStep{},
 		Placeholder: planPlaceholders{Bundle: planBundle + ": the folder the bundle is copied to", Logs: planLogs + ": the runner's log folder on the machine"},
 	}
+	if m.Requires != nil {
+		p.Requires, p.RequiresCond = m.Requires.String(), m.Requires
+	}
+	if m.Goal != nil {
+		p.Goal, p.GoalCond = m.Goal.String(), m.Goal
+	}
 	arts := map[string]*payload.Artifact{}
 	for i := range m.Artifacts {
 		arts[m.Artifacts[i].ID] = &m.Artifacts[i]
@@ -153,6 +169,15 @@ func makePlan(m *payload.Manifest) (*plan, error) {
 		ps := planStep{
 			N: i + 1, ID: s.ID, Title: s.Title, Kind: s.Kind, When: s.When, Unless: s.Unless,
 			Runs: payload.Describe(s.When, s.Unless), Reboot: s.Reboot, timeout: s.Timeout,
+			OnFailure: string(payload.OnFailureStop), OnFailureText: "stop: a failure ends the run",
+			FinishIfGoalMet: s.FinishIfGoalMet,
+		}
+		if s.OnFailure == payload.OnFailureContinue {
+			ps.OnFailure = string(payload.OnFailureContinue)
+			ps.OnFailureText = "continue: a failure is expected here; it is reported as tolerated and the run goes on"
+		}
+		if s.FinishIfGoalMet {
+			ps.FinishText = "if the goal holds when this step ends, the run is finished and the later steps are skipped"
 		}
 		if s.Kind == payload.KindDetect {
 			ps.Detect = s.Detect
@@ -278,6 +303,12 @@ func (p *plan) write(w io.Writer) error {
 			pf("  %s\n", r)
 		}
 	}
+	if p.Requires != "" {
+		pf("\nFor: only where %s.\n    On any other computer nothing changes (outcome refused).\n", p.Requires)
+	}
+	if p.Goal != "" {
+		pf("\nGoal: %s.\n    Already so at the start: nothing changes (outcome not-needed; --force runs anyway).\n    At the end it decides the outcome: success only if it holds.\n", p.Goal)
+	}
 	pf("\nSteps, in order (%s is where the bundle is, %s the runner's log folder):\n", planBundle, planLogs)
 	for _, s := range p.Steps {
 		if s.Title != "" {
@@ -295,6 +326,12 @@ func (p *plan) write(w io.Writer) error {
 		pf("   runs:     %s\n", s.Runs)
 		if s.Skip != "" {
 			pf("   SKIPPED:  %s\n", s.Skip)
+		}
+		if s.OnFailure == string(payload.OnFailureContinue) {
+			pf("   failure:  %s\n", s.OnFailureText)
+		}
+		if s.FinishIfGoalMet {
+			pf("   then:     %s\n", s.FinishText)
 		}
 		var codes []string
 		for _, c := range s.ExitCodes {

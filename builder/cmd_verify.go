@@ -54,7 +54,7 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 // when keys are given, and returns what to say about them when all is
 // well. Without keys nothing is checked, and the output says so.
 func checkSignatures(r *pack.Report, path string, keys []signature.PublicKey) string {
-	if r.Lock == nil {
+	if r.LockJSON == nil {
 		return ""
 	}
 	if len(keys) == 0 {
@@ -63,7 +63,7 @@ func checkSignatures(r *pack.Report, path string, keys []signature.PublicKey) st
 		}
 		id, err := signature.SignerKeyID(r.LockSig)
 		if err != nil {
-			r.Problems = append(r.Problems, fmt.Sprintf("%s: %v", signature.LockSigName, err))
+			r.Problems = append(r.Problems, fmt.Sprintf("%s: %v", payload.LockSigName, err))
 			return ""
 		}
 		return fmt.Sprintf("; signed by key ID %s, NOT checked (give --key PUBLIC_KEY)", id)

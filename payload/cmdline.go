@@ -77,7 +77,10 @@ func quote(s string) string { return `"` + s + `"` }
 
 // ExpandSystemRoot replaces every SystemRoot placeholder in s (matched
 // without regard to case, as cmd.exe does) with root, for example C:\WINDOWS.
-// The runner applies it to both results of CommandLine.
+// It replaces every one, so it is only for a string with no step arguments
+// in it: the runner expands only the program path in front of msiexec and
+// wusa, and passes the arguments verbatim, even when they hold
+// %SystemRoot% for the installer to read.
 func ExpandSystemRoot(s, root string) string {
 	var b strings.Builder
 	n := len(SystemRoot)

@@ -15,7 +15,10 @@ type Fact struct {
 // version is installed, at this level or later": netfx11 is recorded for
 // 1.1 with or without SP1, netfx45 for any 4.x whose Release value is at
 // least 4.5's (378389), so a machine with 4.8 records netfx45 to netfx48.
-// The registry evidence for each is in /work/shared/docs/payloads.md (g).
+// The registry evidence for each: KB318785 ("How to determine which
+// versions and service pack levels of the .NET Framework are installed")
+// and, for the 4.5 and later Release values, Microsoft's "How to:
+// Determine which .NET Framework versions are installed".
 var netfxFacts = []Fact{
 	{"netfx10", ".NET Framework 1.0"},
 	{"netfx11", ".NET Framework 1.1"},

@@ -3,6 +3,12 @@ package payload
 // LockName is the lock's file name at the root of a bundle.
 const LockName = "bundle.lock.json"
 
+// LockSigName is the lock's minisign signature at the root of a signed
+// bundle (package signature makes and checks it). The lock cannot list its
+// own signature, so every reader of a bundle knows this name, as it knows
+// the lock's.
+const LockSigName = LockName + ".minisig"
+
 // LockVersion is the lock format this build writes and reads.
 const LockVersion = 1
 
@@ -19,7 +25,10 @@ type Lock struct {
 	Builder  string       `json:"builder"` // builder version
 	Created  string       `json:"created"` // RFC 3339, from the manifest or SOURCE_DATE_EPOCH
 	Files    []LockFile   `json:"files"`   // every file in the bundle but the lock, sorted by path
-	Steps    []LockStep   `json:"steps"`
+	// Requires and Goal are the manifest's, as written (see Manifest).
+	Requires *Condition `json:"requires,omitempty"`
+	Goal     *Condition `json:"goal,omitempty"`
+	Steps    []LockStep `json:"steps"`
 }
 
 // LockManifest identifies the manifest a lock was compiled from.
@@ -55,4 +64,8 @@ type LockStep struct {
 	// Skip, when set, says why this step will not run on any machine (its
 	// optional artifact was not supplied). The runner reports it as skipped.
 	Skip string `json:"skip,omitempty"`
+	// OnFailure is OnFailureContinue for a step whose failure is tolerated;
+	// empty means stop.
+	OnFailure       OnFailure `json:"on_failure,omitempty"`
+	FinishIfGoalMet bool      `json:"finish_if_goal_met,omitempty"`
 }

@@ -17,21 +17,26 @@ type Pos struct {
 	Line, Col int
 }
 
-// Manifest is a parsed, validated manifest (see manifest-v1.md).
+// Manifest is a parsed, validated manifest (see docs/manifest.md).
 type Manifest struct {
 	// Path is the file the manifest was read from, as given by the user.
 	Path string `json:"-"`
 	// SHA256 is the digest of the manifest file's bytes; the lock records it.
 	SHA256 string `json:"-"`
 
-	Version     int        `json:"manifest"`
-	ID          string     `json:"id"`
-	Title       string     `json:"title"`
-	Description string     `json:"description,omitempty"`
-	References  []string   `json:"references,omitempty"`
-	Created     string     `json:"created,omitempty"` // RFC 3339; fixes the bundle's timestamps
-	Artifacts   []Artifact `json:"artifacts"`
-	Steps       []Step     `json:"steps"`
+	Version     int      `json:"manifest"`
+	ID          string   `json:"id"`
+	Title       string   `json:"title"`
+	Description string   `json:"description,omitempty"`
+	References  []string `json:"references,omitempty"`
+	Created     string   `json:"created,omitempty"` // RFC 3339; fixes the bundle's timestamps
+	// Requires says which computers the bundle is for; Goal is the state
+	// the procedure exists to reach. Both may use only the facts of the
+	// detect steps that stand before every other step.
+	Requires  *Condition `json:"requires,omitempty"`
+	Goal      *Condition `json:"goal,omitempty"`
+	Artifacts []Artifact `json:"artifacts"`
+	Steps     []Step     `json:"steps"`
 }
 
 // Artifact is one file to fetch.
@@ -127,6 +132,19 @@ type Step struct {
 	Timeout   time.Duration `json:"-"`
 	When      *Condition    `json:"when,omitempty"`
 	Unless    *Condition    `json:"unless,omitempty"`
+	// OnFailure is what a failure of this step does to the run: stop it
+	// (the default), or be tolerated so that the run goes on (a probe).
+	OnFailure OnFailure `json:"on_failure,omitempty"`
+	// FinishIfGoalMet ends the run after this step when the goal holds.
+	FinishIfGoalMet bool `json:"finish_if_goal_met,omitempty"`
 
 	Pos Pos `json:"-"`
 }
+
+// OnFailure is a step's failure policy.
+type OnFailure string
+
+const (
+	OnFailureStop     OnFailure = "stop"     // default: a failure ends the run
+	OnFailureContinue OnFailure = "continue" // a failure is reported, tolerated, and the run goes on
+)

@@ -4,7 +4,8 @@ package payload
 const NetFxKeyRoot = `HKLM\SOFTWARE\Microsoft\NET Framework Setup\NDP\`
 
 // NetFxRule is registry evidence for one netfx fact (KB318785, and
-// /work/shared/docs/payloads.md (g)): the value must read as a number (a
+// Microsoft's "How to: Determine which .NET Framework versions are
+// installed" for the Release values): the value must read as a number (a
 // DWORD, or a string of decimal digits) of at least Min. Both executors,
 // the Go runner and the legacy script, read it from the same table.
 type NetFxRule struct {
@@ -42,5 +43,25 @@ func NetFxRules() []NetFxRule {
 		{"netfx472", ndp + `v4\Full`, "Release", 461808},
 		{"netfx48", ndp + `v4\Full`, "Release", 528040},
 		{"netfx481", ndp + `v4\Full`, "Release", 533320},
+	}
+}
+
+// NetFxFileRule is file evidence for a netfx fact: a file that only that
+// version installs. It finds a version whose registry key is gone (a
+// damaged or half-removed installation), which the cleanup tool would
+// remove and nothing would put back. Path starts with %SystemRoot%.
+type NetFxFileRule struct {
+	Fact string
+	Path string
+}
+
+// NetFxFileRules returns the file evidence `detect: netfx` also accepts;
+// both executors read it from this table. .NET 1.1 is 32-bit only and
+// always lives under Framework (never Framework64); its runtime is
+// mscorwks.dll there (the MS13-052 checks of KB2833941 read files in that
+// folder: Tenable's smb_nt_ms13-052.nasl).
+func NetFxFileRules() []NetFxFileRule {
+	return []NetFxFileRule{
+		{"netfx11", `%SystemRoot%\Microsoft.NET\Framework\v1.1.4322\mscorwks.dll`},
 	}
 }

@@ -25,3 +25,11 @@ func TestNetFxRulesCoverFacts(t *testing.T) {
 		t.Errorf("rules cover\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestNetFxFileRules(t *testing.T) {
+	for _, r := range NetFxFileRules() {
+		if _, _, ok := LookupFact(r.Fact); !ok || !strings.HasPrefix(r.Path, `%SystemRoot%\`) || CheckName(r.Path[strings.LastIndex(r.Path, `\`)+1:]) != nil {
+			t.Errorf("file rule %+v: want a known fact and a path under %%SystemRoot%%", r)
+		}
+	}
+}

@@ -7,6 +7,34 @@ import (
 	"unicode/utf8"
 )
 
+// CheckText refuses what makes a string read differently from what it
+// holds, in every string a person reads or a program receives (names,
+// titles, arguments, registry names): invalid UTF-8, control characters
+// (C0, DEL, and C1: "\x9b" is a terminal's CSI), and characters that do not
+// show (see Hidden).
+func CheckText(s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%q is not valid UTF-8", s)
+	}
+	for _, r := range s {
+		switch {
+		case unicode.IsControl(r):
+			return fmt.Errorf("%q contains the control character %U", s, r)
+		case Hidden(r):
+			return fmt.Errorf("%q contains the invisible character %U", s, r)
+		}
+	}
+	return nil
+}
+
+// Hidden reports whether r changes how text reads without showing itself,
+// or is a C1 control: format characters (bidi overrides and isolates,
+// zero-width spaces, the BOM, soft hyphens) and line and paragraph
+// separators. U+202E makes "setup\u202etxt.exe" read as "setupexe.txt".
+func Hidden(r rune) bool {
+	return r >= 0x80 && r <= 0x9f || unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r)
+}
+
 // MaxNameLen is the longest file name element we accept (NTFS allows 255
 // UTF-16 units; we count bytes, which is stricter).
 const MaxNameLen = 255
@@ -25,18 +53,11 @@ func CheckName(name string) error {
 	case len(name) > MaxNameLen:
 		return fmt.Errorf("name %.20q... is longer than %d bytes", name, MaxNameLen)
 	}
-	for _, r := range name {
-		switch {
-		case unicode.IsControl(r): // C0, DEL and C1
-			return fmt.Errorf("name %q contains the control character %U", name, r)
-		// Format characters (bidi overrides and isolates, zero-width
-		// spaces, the BOM, soft hyphens) and line separators do not show:
-		// U+202E makes "setup\u202etxt.exe" read as "setupexe.txt".
-		case unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r):
-			return fmt.Errorf("name %q contains the invisible character %U", name, r)
-		case strings.ContainsRune(`/\:*?"<>|`, r):
-			return fmt.Errorf("name %q contains %q, which Windows does not allow in a file name", name, r)
-		}
+	if err := CheckText(name); err != nil {
+		return fmt.Errorf("name %w", err)
+	}
+	if i := strings.IndexAny(name, `/\:*?"<>|`); i >= 0 {
+		return fmt.Errorf("name %q contains %q, which Windows does not allow in a file name", name, name[i])
 	}
 	if strings.HasSuffix(name, ".") || strings.HasSuffix(name, " ") {
 		return fmt.Errorf("name %q ends in a dot or space, which Windows strips", name)

@@ -42,6 +42,7 @@ type options struct {
 	afterReboot    bool
 	withoutRestart bool
 	keys           []string
+	force          bool
 }
 
 const usage = `%s runner %s: repair this computer with a bundle
@@ -57,8 +58,21 @@ commands:
   detect    list the installed .NET Framework versions (KB318785)
   version   print the runner's version
 
-flags:
+flags (run, or no command; plan and verify take only --bundle and --key, status only --bundle):
 `
+
+// commandFlags lists the flags each command takes: a flag a command would
+// ignore (verify --reboot) is a mistake the person should hear about.
+var commandFlags = map[string]string{
+	"":        "bundle yes reboot without-restart force key after-reboot",
+	"run":     "bundle yes reboot without-restart force key after-reboot",
+	"plan":    "bundle key",
+	"verify":  "bundle key",
+	"status":  "bundle",
+	"detect":  "",
+	"version": "",
+	"help":    "",
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -80,6 +94,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVar(&o.reboot, "reboot", false, "restart the computer without asking when a step needs it")
 	fs.BoolVar(&o.withoutRestart, "without-restart", false, "go on although the restart a step asked for has not happened")
 	fs.StringArrayVar(&o.keys, "key", nil, "require the bundle to be signed with the minisign public key `FILE` (repeatable; instead of the keys in %ProgramData%\\fixstick\\trusted-keys)")
+	fs.BoolVar(&o.force, "force", false, "run the steps although the bundle's goal already holds")
 	fs.BoolVar(&o.afterReboot, "after-reboot", false, "set by the entry that continues the bundle after a restart")
 	_ = fs.MarkHidden("after-reboot")
 	fs.Usage = func() {
@@ -96,6 +111,22 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "runner: error: unexpected argument %q\n", fs.Arg(0))
 		return exitUsage
+	}
+	if allowed, known := commandFlags[cmd]; known {
+		var wrong string
+		fs.Visit(func(f *pflag.Flag) {
+			if wrong == "" && !strings.Contains(" "+allowed+" ", " "+f.Name+" ") {
+				wrong = f.Name
+			}
+		})
+		if wrong != "" {
+			name := cmd
+			if name == "" {
+				name = "runner without a command"
+			}
+			fmt.Fprintf(stderr, "runner: error: %s does not take --%s\n", name, wrong)
+			return exitUsage
+		}
 	}
 	switch cmd {
 	case "version":
@@ -119,7 +150,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if o.bundle == "" {
 		o.bundle = filepath.Dir(self)
 	}
-	e := &engine.Engine{Sys: sys, Out: stdout, Runner: "runner.exe " + version, Self: self}
+	e := &engine.Engine{Sys: sys, Out: stdout, Runner: "runner.exe " + version, Title: winsys.SetConsoleTitle}
 	c := &cli{e: e, o: o, stdin: bufio.NewReader(stdin), stdout: stdout, stderr: stderr}
 	switch cmd {
 	case "detect":
@@ -172,10 +203,13 @@ func (c *cli) detect() int {
 	fmt.Fprintln(c.stdout, ".NET Framework versions (KB318785; registry views 64-bit and 32-bit):")
 	for _, f := range found {
 		state := "-"
-		if len(f.Views) > 0 {
+		if f.Installed() {
 			state = "installed"
 			for _, v := range f.Views {
 				state += fmt.Sprintf(" [%d-bit view]", v)
+			}
+			for _, p := range f.Files {
+				state += " [" + p + "]"
 			}
 		}
 		fmt.Fprintf(c.stdout, "  %-11s %-24s %s\n", f.Name, f.Title, state)
@@ -326,7 +360,7 @@ func (c *cli) run(ctx context.Context, ask bool) int {
 		return c.errorf("%s", err)
 	}
 	engine.PrintPlan(c.stdout, b, items, c.e.Sys.PendingReboot())
-	opt := engine.RunOptions{Reboot: c.o.reboot, AfterReboot: c.o.afterReboot, WithoutRestart: c.o.withoutRestart}
+	opt := engine.RunOptions{Reboot: c.o.reboot, AfterReboot: c.o.afterReboot, WithoutRestart: c.o.withoutRestart, Force: c.o.force}
 	if ask && !allDone(items) {
 		if !c.ask("Run these steps now?") {
 			fmt.Fprintln(c.stdout, "Nothing was run.")
@@ -341,7 +375,7 @@ func (c *cli) run(ctx context.Context, ask bool) int {
 	p, _ := c.e.PathsFor(b.Lock.Bundle)
 	engine.Summary(c.stdout, rep, p.Report)
 	switch rep.Outcome {
-	case payload.ReportSuccess:
+	case payload.ReportSuccess, payload.ReportNotNeeded:
 		return exitOK
 	case payload.ReportRebootRequired:
 		return engine.ExitRebootRequired

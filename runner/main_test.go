@@ -19,6 +19,13 @@ func TestCLIUsage(t *testing.T) {
 		{[]string{"frobnicate"}, 2, `runner: error: unknown command "frobnicate"`},
 		{[]string{"run", "--bogus"}, 2, "runner: error: unknown flag: --bogus"},
 		{[]string{"plan", "extra"}, 2, `runner: error: unexpected argument "extra"`},
+		// each command takes only its own flags
+		{[]string{"verify", "--reboot"}, 2, "runner: error: verify does not take --reboot"},
+		{[]string{"plan", "--yes"}, 2, "runner: error: plan does not take --yes"},
+		{[]string{"status", "--without-restart"}, 2, "runner: error: status does not take --without-restart"},
+		{[]string{"status", "--key", "k.pub"}, 2, "runner: error: status does not take --key"},
+		{[]string{"detect", "--bundle", "x"}, 2, "runner: error: detect does not take --bundle"},
+		{[]string{"version", "-y"}, 2, "runner: error: version does not take --yes"},
 	}
 	for _, tc := range tests {
 		var stdout, stderr bytes.Buffer

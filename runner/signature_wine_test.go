@@ -46,7 +46,7 @@ func TestWineSignedBundle(t *testing.T) {
     exe: one
 `)
 	lockName := filepath.Join(bundle, payload.LockName)
-	sigName := filepath.Join(bundle, signature.LockSigName)
+	sigName := filepath.Join(bundle, payload.LockSigName)
 	goodLock, err := os.ReadFile(lockName)
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +136,7 @@ func TestWineSignedBundle(t *testing.T) {
 		t.Errorf("runs: %+v", runs)
 	}
 	// The private copy is signed too (a resume after a restart checks it).
-	if _, err := os.Stat(m.HostPath(m.private("b", signature.LockSigName))); err != nil {
+	if _, err := os.Stat(m.HostPath(m.private("b", payload.LockSigName))); err != nil {
 		t.Errorf("the private copy has no signature: %v", err)
 	}
 }

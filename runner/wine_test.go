@@ -486,11 +486,21 @@ func TestWineTimeoutKills(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	short := strings.Replace(string(data), `"timeout_seconds": 60`, `"timeout_seconds": 2`, 1)
-	if short == string(data) {
-		t.Fatalf("no 60 s timeout in the lock:\n%s", data)
+	l, err := payload.ParseLock(data)
+	if err != nil || l.Steps[0].Timeout != 60 {
+		t.Fatalf("no 60 s timeout in the lock (%v):\n%s", err, data)
 	}
-	if err := os.WriteFile(lockName, []byte(short), 0o644); err != nil {
+	// As the builder would have written it: the runner refuses a lock
+	// whose bundle id does not match its content.
+	l.Steps[0].Timeout = 2
+	if l.Bundle, err = payload.BundleID(l); err != nil {
+		t.Fatal(err)
+	}
+	short, err := payload.MarshalLock(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(lockName, short, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	m := newMachine(t, f, bundle)
@@ -593,3 +603,66 @@ func TestWinePowerCut(t *testing.T) {
 		t.Errorf("runs %+v", runs)
 	}
 }
+
+// The longest id a manifest may have builds, and runner.exe runs its
+// bundle through a restart: the bundle id (manifest id and 13 characters)
+// names the private folder and appears twice in the RunOnce command.
+func TestWineLongestID(t *testing.T) {
+	f := getFixture(t)
+	b := winetest.Bundle{Builder: f.builder, RunnerDir: f.runnerDir, ID: strings.Repeat("l", payload.MaxIDLen), Title: "Longest id"}
+	bundle := b.Build(t, []artifact{f.fakeAs("one", "one_exit3010.exe"), f.fakeAs("two", "two_exit0.exe")}, `
+  - id: one
+    exe: one
+  - id: two
+    exe: two
+`)
+	m := newMachine(t, f, bundle)
+	if len(m.lock.Bundle) != payload.MaxBundleIDLen {
+		t.Fatalf("bundle id %q: %d characters, want %d", m.lock.Bundle, len(m.lock.Bundle), payload.MaxBundleIDLen)
+	}
+	m.runner("run", "--yes")
+	if rep := m.report(); rep.Outcome != payload.ReportRebootRequired {
+		t.Fatalf("before the restart: %s: %s", rep.Outcome, rep.Reason)
+	}
+	if _, ok := m.RegQuery(`HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\RunOnce`, "fixstick-"+m.lock.Bundle, 64); !ok {
+		t.Fatal("no RunOnce entry")
+	}
+	m.Reboot()
+	if rep := m.report(); rep.Outcome != payload.ReportSuccess || stepStatuses(rep) != "one=succeeded two=succeeded" {
+		t.Fatalf("after the restart: %s %s: %s", rep.Outcome, stepStatuses(rep), rep.Reason)
+	}
+}
+
+// TestWineScenarios runs the scenario table the legacy executor's Wine
+// tests run too (internal/winetest.Scenarios): requires, goal, a probing
+// step, finish_if_goal_met and --force behave the same in both.
+func TestWineScenarios(t *testing.T) {
+	f := getFixture(t)
+	for _, sc := range winetest.Scenarios {
+		t.Run(sc.Name, func(t *testing.T) {
+			// Each scenario has its own bundle and prefix; Wine waits
+			// more than it computes, so they run side by side.
+			t.Parallel()
+			b := winetest.Bundle{Builder: f.builder, RunnerDir: f.runnerDir, ID: "wine-e2e", Title: "Wine end-to-end test", Top: sc.Top}
+			bundle := b.Build(t, sc.Artifacts(func(winetest.Installer) []byte { return f.fake }, f.msi), sc.Steps)
+			m := newMachine(t, f, bundle)
+			sc.Prepare(t, m.C, m.RegAdd)
+			for i, want := range sc.Runs {
+				args := []string{"run", "--yes"}
+				if want.Force {
+					args = append(args, "--force")
+				}
+				m.runner(args...)
+				var cmdlines []string
+				for _, r := range m.fakeRuns() {
+					cmdlines = append(cmdlines, r.CmdLine)
+				}
+				_, msiRan := m.RegQuery(winetest.FixtureKey, "Prop", 32)
+				t.Logf("run %d (%s)", i+1, strings.Join(args, " "))
+				want.Check(t, ptrReport(m.report()), winetest.RanIDs(cmdlines), msiRan)
+			}
+		})
+	}
+}
+
+func ptrReport(r payload.Report) *payload.Report { return &r }

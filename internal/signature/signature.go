@@ -18,17 +18,10 @@ import (
 	"strings"
 
 	"aead.dev/minisign"
-
-	"fixstick/payload"
 )
 
 // Ext is the extension of a signature file: minisign writes FILE.minisig.
 const Ext = ".minisig"
-
-// LockSigName is the lock's signature at the root of a bundle. The lock
-// cannot list its own signature, so every reader of a bundle knows this
-// name, as it knows the lock's.
-const LockSigName = payload.LockName + Ext
 
 // MaxKeySize and MaxSigSize cap what is read: a minisign public key is
 // two short lines, a signature four.

@@ -72,6 +72,7 @@ type Bundle struct {
 	RunnerDir string // holds runner.exe and runner-x86.exe for --runner-dir
 	ID, Title string // the manifest's id and title
 	Sign      string // a minisign secret key without a password: builder build --sign
+	Top       string // more top-level YAML (requires, goal), or ""
 }
 
 // Build writes a manifest for arts and steps (the YAML of the steps list),
@@ -83,7 +84,11 @@ func (b Bundle) Build(t testing.TB, arts []Artifact, steps string) string {
 	srv := httptest.NewServer(http.FileServer(http.Dir(srvDir)))
 	defer srv.Close()
 	var m strings.Builder
-	fmt.Fprintf(&m, "manifest: 1\nid: %s\ntitle: %s\ncreated: 2026-01-01T00:00:00Z\nartifacts:\n", b.ID, b.Title)
+	fmt.Fprintf(&m, "manifest: 1\nid: %s\ntitle: %s\ncreated: 2026-01-01T00:00:00Z\n", b.ID, b.Title)
+	if b.Top != "" {
+		m.WriteString(strings.TrimSpace(b.Top) + "\n")
+	}
+	m.WriteString("artifacts:\n")
 	for _, a := range arts {
 		if err := os.WriteFile(filepath.Join(srvDir, a.File), a.Data, 0o644); err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -29,6 +30,24 @@ type buildResult struct {
 func (w *Wine) GoTest(t testing.TB, pkg, goarch string) string {
 	t.Helper()
 	return w.goBuild(t, "test", pkg, goarch, "")
+}
+
+// RunGoTests runs the Windows tests of package pkg (see GoTest) in p with
+// extra environment entries, and fails t unless they pass, each test named
+// in mustPass among them (a test that skipped would pass unseen).
+func (p *Prefix) RunGoTests(t testing.TB, w *Wine, pkg string, extra []string, mustPass ...string) {
+	t.Helper()
+	exe := w.GoTest(t, pkg, "amd64")
+	r := p.RunEnv(extra, p.WinPath(exe), "-test.v")
+	t.Logf("windows tests:\n%s%s", r.Stdout, r.Stderr)
+	if r.Status != 0 || !strings.Contains(r.Stdout, "\nPASS") {
+		t.Fatalf("the Windows tests of %s failed under Wine (status %d)", pkg, r.Status)
+	}
+	for _, name := range mustPass {
+		if !strings.Contains(r.Stdout, "--- PASS: "+name+" ") {
+			t.Errorf("%s did not pass", name)
+		}
+	}
 }
 
 // GoBuild builds the main package pkg (an import path, "fixstick/runner")

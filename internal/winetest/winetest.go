@@ -450,7 +450,8 @@ func (p *Prefix) MapDrive(letter, hostDir string) {
 // SetWindowsVersion makes the prefix report a Windows version: "win10",
 // "win81", "win7", "winxp64", ... (winecfg /v: both RtlGetVersion and the
 // CurrentVersion registry values change). Wine 8.0 does not know "win11";
-// 64-bit Wine has no "winxp" (see wine.md for the XP recipe).
+// 64-bit Wine has no "winxp" (the legacy tests' xpPrefix makes one from
+// winxp64 and the registry's version values).
 func (p *Prefix) SetWindowsVersion(v string) {
 	p.t.Helper()
 	if r := p.Run("winecfg", "/v", v); r.Status != 0 {

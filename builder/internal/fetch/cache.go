@@ -11,11 +11,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"time"
 
+	"fixstick/internal/atomicfile"
 	"fixstick/payload"
 )
 
@@ -27,11 +27,38 @@ type cache struct {
 	authenticode func(path, signer string) error
 }
 
+// openCache opens the cache at dir, creating it if needed. It refuses a
+// cache that someone else could write into (checkOwnFolder), and
+// subfolders that are links: a link planted at tmp/ or at a .part would
+// make the builder write where its planter chose.
 func openCache(dir string) (*cache, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating the cache: %w", err)
+	}
+	// The cache folder itself may be a link the user made (to another
+	// disk): its target is checked. Its subfolders are the builder's own.
+	fi, err := os.Stat(dir)
+	if err == nil {
+		err = checkOwnFolder(dir, fi)
+	}
 	for _, sub := range []string{"sha256", "sha1", "urls", "tmp"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+		if err != nil {
+			break
+		}
+		p := filepath.Join(dir, sub)
+		if err = os.Mkdir(p, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("creating the cache: %w", err)
 		}
+		if fi, err = os.Lstat(p); err == nil {
+			if fi.Mode().Type() != fs.ModeDir {
+				err = fmt.Errorf("%s is a link or not a folder", p)
+			} else {
+				err = checkOwnFolder(p, fi)
+			}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("refusing the cache: %w", err)
 	}
 	c := &cache{dir: dir}
 	c.sweep(time.Now().Add(-24 * time.Hour))
@@ -265,10 +292,10 @@ func (c *cache) commit(tmp string, t *target, s256 string) (Result, error) {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return Result{}, fmt.Errorf("storing %s: %w", t.file, err)
 	}
-	if err := os.Rename(tmp, dst); err != nil {
+	if err := atomicfile.Rename(tmp, dst); err != nil {
 		return Result{}, fmt.Errorf("storing %s: %w", t.file, err)
 	}
-	if err := syncDir(filepath.Dir(dst)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(dst)); err != nil {
 		return Result{}, fmt.Errorf("storing %s: %w", t.file, err)
 	}
 	r := Result{Path: dst, SHA256: s256}
@@ -290,26 +317,7 @@ func (c *cache) writeSmall(path, content string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(c.tmpDir(), "index-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.WriteString(content)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return syncDir(filepath.Dir(path))
+	return atomicfile.WriteFile(path, []byte(content), 0o644)
 }
 
 func (c *cache) forget(r Result) error {
@@ -341,23 +349,6 @@ func (c *cache) sweepLock(path string, old time.Time) {
 	if busy, err := tryLock(f); err == nil && !busy && stillAt(f, path) {
 		os.Remove(path)
 	}
-}
-
-// syncDir makes a rename in dir durable. Windows cannot sync a folder, and
-// its renames are durable by themselves.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // SignatureError is a file refused because its Authenticode signature

@@ -167,8 +167,9 @@ func (d *dl) fromURL(ctx context.Context, rawURL string, last bool) (Result, err
 			d.p.mu.Unlock()
 		}
 	}
-	mixed := d.p.have() > 0 // bytes from an earlier run or another URL
-	retried := false        // from zero, after wrong bytes
+	d.p.markCarried()  // bytes from an earlier run or another URL
+	var tried []string // what was fetched again after the file failed its pin
+	fromZero := false  // the last of those: the whole file from zero
 	noRanges := false
 	failures := 0
 	best := d.p.have()
@@ -185,22 +186,53 @@ func (d *dl) fromURL(ctx context.Context, rawURL string, last bool) (Result, err
 			err = serr
 		}
 		if err == nil && p.complete() {
-			r, err := f.finish(t, p)
+			// A file assembled from several responses that fails its
+			// pin is fetched again before this URL is blamed. Segments
+			// pieced together from more than one response (a resume
+			// after a cut or a stall, as when a proxy drops part of a
+			// live stream; a prefix from before) are the likely culprits:
+			// they are fetched again first, keeping the rest. Then, if the
+			// file still fails, the whole of it from zero, once.
+			// Validators that disagreed, or segments that each came
+			// whole, go straight to zero: no segment is to blame more
+			// than another.
+			idx, ranges := p.piecedSegments()
+			partly := !fromZero && !p.suspect && len(idx) > 0 && len(idx) < len(p.meta.Segments) && len(tried) == 0
+			r, err := f.finish(t, p, partly)
 			if err == nil {
 				return r, nil
 			}
+			if len(tried) > 0 && !isPermanent(err) {
+				err = fmt.Errorf("%w (fetched again: %s)", err, strings.Join(tried, ", then "))
+			}
+			var km *keptMismatch
+			if errors.As(err, &km) {
+				dropped, rerr := p.refetch(idx)
+				if rerr != nil {
+					return Result{}, rerr
+				}
+				f.bytes(-dropped)
+				what := "bytes " + strings.Join(ranges, ", ")
+				tried = append(tried, what)
+				f.event(Event{Kind: EventRetry, ArtifactID: t.id, File: t.file, URL: redact(rawURL),
+					Err: fmt.Errorf("wrong bytes in segments pieced together from several responses: fetching %s again", what)})
+				failures, best = 0, p.have() // progress counts afresh
+				continue
+			}
 			d.p = nil
-			if retried || !(mixed || p.suspect) || isPermanent(err) {
+			// One response that gave the whole file, wrong: the server
+			// has another file, and the next mirror is tried.
+			assembled := len(idx) > 0 || p.suspect || len(tried) > 0 || len(p.meta.Segments) > 1
+			if fromZero || !assembled || isPermanent(err) {
 				return Result{}, err
 			}
-			// The prefix kept from before, or bytes from a node with
-			// another validator, may be what is wrong: try once more from
-			// zero before blaming this URL.
-			mixed, retried = false, true
+			fromZero = true
+			tried = append(tried, "the whole file from zero")
 			if err := d.open(); err != nil {
 				return Result{}, err
 			}
 			f.event(Event{Kind: EventRetry, ArtifactID: t.id, File: t.file, URL: redact(rawURL), Err: errors.New("wrong bytes after resuming: starting again from zero")})
+			failures, best = 0, 0
 			continue
 		}
 		if ctx.Err() != nil {
@@ -218,7 +250,6 @@ func (d *dl) fromURL(ctx context.Context, rawURL string, last bool) (Result, err
 			if rerr := d.restart(noRanges); rerr != nil {
 				return Result{}, rerr
 			}
-			mixed = false
 		case isPermanent(err):
 			return Result{}, err
 		}
@@ -265,9 +296,17 @@ func (f *Fetcher) layoutSingle(size int64) []segment {
 	return []segment{{Start: 0, End: size}}
 }
 
+// keptMismatch is a complete .part that failed its pin and was kept, for
+// some of its segments to be fetched again.
+type keptMismatch struct{ err error }
+
+func (e *keptMismatch) Error() string { return e.err.Error() }
+func (e *keptMismatch) Unwrap() error { return e.err }
+
 // finish checks the complete .part against t's pins and moves it into the
-// store; a file that fails is deleted.
-func (f *Fetcher) finish(t *target, p *part) (Result, error) {
+// store; a file that fails is deleted, unless keep is set and only the pin
+// failed: the .part then stays open, and the error is a *keptMismatch.
+func (f *Fetcher) finish(t *target, p *part, keep bool) (Result, error) {
 	s256, s1, n, err := p.hs.finish()
 	if err == nil && n != p.meta.Size {
 		err = fmt.Errorf("hashed %d of %d bytes", n, p.meta.Size)
@@ -282,6 +321,9 @@ func (f *Fetcher) finish(t *target, p *part) (Result, error) {
 	}
 	if err == nil {
 		err = t.check(s256, s1, n)
+		if err != nil && keep {
+			return Result{}, &keptMismatch{err}
+		}
 	}
 	if err == nil {
 		err = p.f.Sync()
@@ -387,6 +429,9 @@ func (f *Fetcher) segment(ctx context.Context, t *target, p *part, i int, rawURL
 	s := p.meta.Segments[i]
 	size := p.meta.Size
 	single := len(p.meta.Segments) == 1
+	if s.Done > 0 {
+		p.pieced[i] = true // a resume: its bytes come from two responses or more
+	}
 	p.mu.Unlock()
 
 	start := s.Start + s.Done
@@ -419,6 +464,7 @@ func (f *Fetcher) segment(ctx context.Context, t *target, p *part, i int, rawURL
 			s = segment{Start: 0, End: size}
 			p.mu.Lock()
 			p.meta.Segments = []segment{s}
+			p.pieced = []bool{false}
 			p.mu.Unlock()
 			i, ranged = 0, false
 		}
@@ -678,7 +724,7 @@ func (f *Fetcher) lock(ctx context.Context, t *target) (unlock func(), err error
 	var lf *os.File
 	for waited := false; ; {
 		if lf == nil {
-			if lf, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644); err != nil {
+			if lf, err = openNoFollow(path, os.O_RDWR|os.O_CREATE, 0o644); err != nil {
 				return nil, fmt.Errorf("locking %s: %w", path, err)
 			}
 		}

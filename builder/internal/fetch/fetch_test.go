@@ -1166,7 +1166,7 @@ func TestFinishRefusesUnhashedBytes(t *testing.T) {
 	n := int64(len(data))
 	p.meta = partMeta{Size: n, Segments: []segment{{Start: 0, End: n, Done: n}}}
 	p.hs.advance(n)
-	_, err = f.finish(tg, p)
+	_, err = f.finish(tg, p, false)
 	if err == nil || !strings.Contains(err.Error(), "15000 bytes, 10000 were hashed") {
 		t.Fatalf("finish: %v", err)
 	}

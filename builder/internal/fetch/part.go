@@ -4,10 +4,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
+
+	"fixstick/internal/atomicfile"
 )
 
 // part is a download in progress: the .part file, written at offsets by
@@ -21,6 +25,11 @@ type part struct {
 	withSHA1       bool
 	sizeReported   bool // an undeclared size was added to the progress total
 	suspect        bool // segments came with different validators; guarded by mu
+	// pieced marks the segments whose bytes did not all come in one
+	// response of this run: resumed after a cut or a stall, or carried
+	// over from an earlier run or another URL. When the file fails its
+	// pin, they are the ones fetched again. Guarded by mu.
+	pieced []bool
 
 	mu   sync.Mutex
 	meta partMeta
@@ -56,7 +65,18 @@ func hashURL(u string) string {
 func (f *Fetcher) openPart(t *target) (*part, error) {
 	base := filepath.Join(f.cache.tmpDir(), t.key())
 	p := &part{path: base + ".part", metaPath: base + ".meta", withSHA1: t.sha1 != ""}
-	file, err := os.OpenFile(p.path, os.O_RDWR|os.O_CREATE, 0o644)
+	// A .part left by an earlier run is resumed only if it is a regular
+	// file; anything else there (a planted link) is removed, and a new
+	// .part is created exclusively, so that no link is ever followed.
+	file, err := openNoFollow(p.path, os.O_RDWR, 0)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := os.Remove(p.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("removing %s: %w", p.path, err)
+		}
+	}
+	if err != nil {
+		file, err = openNoFollow(p.path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", p.path, err)
 	}
@@ -122,6 +142,7 @@ func (p *part) loadMeta(t *target) bool {
 		return false
 	}
 	p.meta = m
+	p.pieced = make([]bool, len(m.Segments))
 	return true
 }
 
@@ -156,9 +177,53 @@ func (p *part) reset(t *target, segs []segment) error {
 	p.mu.Lock()
 	p.meta = partMeta{Size: size, Segments: segs}
 	p.suspect = false
+	p.pieced = make([]bool, len(segs))
 	p.mu.Unlock()
 	p.hs = newHasher(p.f, p.withSHA1)
 	return p.save()
+}
+
+// markCarried marks every segment that already holds bytes as pieced:
+// they came from an earlier run or another URL.
+func (p *part) markCarried() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, s := range p.meta.Segments {
+		if s.Done > 0 {
+			p.pieced[i] = true
+		}
+	}
+}
+
+// piecedSegments returns the segments marked pieced and their byte ranges.
+func (p *part) piecedSegments() (idx []int, ranges []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, s := range p.meta.Segments {
+		if p.pieced[i] {
+			idx = append(idx, i)
+			ranges = append(ranges, fmt.Sprintf("%d-%d", s.Start, s.End-1))
+		}
+	}
+	return idx, ranges
+}
+
+// refetch empties the segments in idx, so that the next attempt fetches
+// them again, and starts hashing the file again from its first byte (the
+// previous hasher has finished). Their old bytes stay on disk until they
+// are overwritten, beyond the frontier, where nothing reads them.
+func (p *part) refetch(idx []int) (dropped int64, err error) {
+	p.mu.Lock()
+	for _, i := range idx {
+		dropped += p.meta.Segments[i].Done
+		p.meta.Segments[i].Done = 0
+		p.pieced[i] = false
+	}
+	fr := p.frontier()
+	p.mu.Unlock()
+	p.hs = newHasher(p.f, p.withSHA1)
+	p.hs.advance(fr)
+	return dropped, p.save()
 }
 
 // have is how many bytes the .part holds.
@@ -205,11 +270,7 @@ func (p *part) save() error {
 	if err != nil {
 		return err
 	}
-	tmp := p.metaPath + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", p.metaPath, err)
-	}
-	if err := os.Rename(tmp, p.metaPath); err != nil {
+	if err := atomicfile.WriteFile(p.metaPath, b, 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", p.metaPath, err)
 	}
 	return nil

@@ -28,7 +28,7 @@ var RETRY_FIRST = 15, RETRY_MAX_WAIT = 120;
 var EXIT_SUCCESS = 0, EXIT_FAILED = 1, EXIT_REBOOT = 3010;
 var DEFAULT_TIMEOUT = 60 * 60;            // seconds, when the lock gives none
 
-var OPT = { resume: false, reboot: false, quiet: false, sha256: [], watch: null };
+var OPT = { resume: false, reboot: false, quiet: false, force: false, sha256: [], watch: null };
 var ID = "";       // the bundle id, from bundle.lock.json
 var P = {};        // paths in the private folder, set by main
 var J = null;      // the journal
@@ -36,6 +36,8 @@ var OS = null;     // Windows version and architecture
 var NOTES = [];    // said in the report's reason
 var REPORT = { outcome: "", reason: "", started: "" };
 var RESTART = false;
+var GOAL = { before: null, after: null }; // the goal's value at the start and at the end, when known
+var GATE_SKIP = "";  // why no step ran (refused, not needed): said for each step that did not run
 var LOGFILE = null;
 
 // ---------------------------------------------------------------- text --
@@ -680,20 +682,30 @@ function evalFile(f) {
 // ------------------------------------------------------------- detect --
 
 // detectNetFx returns the netfx facts true on this machine, in version
-// order, reading each key in both registry views (KB318785).
+// order, reading each key in both registry views (KB318785), and the
+// files that show a version whose key is gone, as runner.exe does.
 function detectNetFx() {
-    var facts = [], seen = {};
+    var facts = [], seen = {}, i;
     var views = OS.is64 ? [64, 32] : [64]; // 32-bit Windows has one view
-    for (var i = 0; i < NETFX_RULES.length; i++) {
+    for (i = 0; i < NETFX_RULES.length; i++) {
         var r = NETFX_RULES[i];
         if (seen[r.fact]) continue;
         for (var k = 0; k < views.length; k++) {
             var v = regValue(r.key, r.value, views[k]);
             if (v !== null && v.isNum && v.num >= r.min) {
                 seen[r.fact] = true;
-                facts.push(r.fact);
                 break;
             }
+        }
+    }
+    for (i = 0; i < NETFX_FILES.length; i++) {
+        if (fso.FileExists(expand(NETFX_FILES[i].path))) seen[NETFX_FILES[i].fact] = true;
+    }
+    for (i = 0; i < NETFX_RULES.length; i++) {
+        var f = NETFX_RULES[i].fact;
+        if (seen[f] === true) {
+            facts.push(f);
+            seen[f] = "listed";
         }
     }
     return facts;
@@ -717,11 +729,12 @@ function clean(s) { return String(s).replace(/[\t\r\n]+/g, " "); }
 
 function newJournal() {
     return { bundle: ID, origin: "", computer: "", created: now(), facts: [], factsRecorded: false,
-        reboots: 0, awaiting: false, options: "", steps: {} };
+        reboots: 0, awaiting: false, options: "", gated: false, goalBefore: "", steps: {} };
 }
 
 function jstep(id) {
-    if (!J.steps[id]) J.steps[id] = { state: "", status: "", exit: "", attempts: 0, interrupted: 0, log: "", reason: "" };
+    if (!J.steps[id]) J.steps[id] = { state: "", status: "", exit: "", attempts: 0, interrupted: 0, log: "", reason: "",
+        tolerated: false, goalChecked: false };
     return J.steps[id];
 }
 
@@ -729,11 +742,13 @@ function saveJournal() {
     var L = ["fixstick-legacy-journal\t1", "bundle\t" + J.bundle, "origin\t" + clean(J.origin), "computer\t" + clean(computerName()),
         "created\t" + J.created,
         "facts-recorded\t" + (J.factsRecorded ? 1 : 0), "facts\t" + J.facts.join(" "), "reboots\t" + J.reboots,
-        "awaiting-reboot\t" + (J.awaiting ? 1 : 0), "options\t" + J.options];
+        "awaiting-reboot\t" + (J.awaiting ? 1 : 0), "options\t" + J.options,
+        "gated\t" + (J.gated ? 1 : 0), "goal-before\t" + J.goalBefore];
     for (var i = 0; i < STEPS.length; i++) {
         var s = J.steps[STEPS[i].id];
         if (!s) continue;
-        L.push(["step", STEPS[i].id, s.state, s.status, s.exit, s.attempts, s.interrupted, clean(s.log), clean(s.reason)].join("\t"));
+        L.push(["step", STEPS[i].id, s.state, s.status, s.exit, s.attempts, s.interrupted, clean(s.log), clean(s.reason),
+            s.tolerated ? 1 : 0, s.goalChecked ? 1 : 0].join("\t"));
     }
     L.push("end");
     // UTF-16: the paths and reasons it holds may use any character.
@@ -756,9 +771,11 @@ function parseJournal(text) {
             case "reboots": j.reboots = parseInt(f[1], 10) || 0; break;
             case "awaiting-reboot": j.awaiting = f[1] == "1"; break;
             case "options": j.options = f[1]; break;
+            case "gated": j.gated = f[1] == "1"; break;
+            case "goal-before": j.goalBefore = f[1]; break;
             case "step":
                 j.steps[f[1]] = { state: f[2], status: f[3], exit: f[4], attempts: parseInt(f[5], 10) || 0,
-                    interrupted: parseInt(f[6], 10) || 0, log: f[7], reason: f[8] };
+                    interrupted: parseInt(f[6], 10) || 0, log: f[7], reason: f[8], tolerated: f[9] == "1", goalChecked: f[10] == "1" };
                 break;
             case "end": ended = true; break;
         }
@@ -788,16 +805,22 @@ function reportJSON() {
     for (var i = 0; i < J.facts.length; i++) facts.push(jsonString(J.facts[i]));
     var steps = [];
     for (i = 0; i < STEPS.length; i++) {
-        var st = STEPS[i], s = J.steps[st.id], status = "not-run", reason = "", exit = "", log = "";
+        var st = STEPS[i], s = J.steps[st.id], status = "not-run", reason = "", exit = "", log = "", tolerated = false;
         if (s) {
             if (s.state == "done") status = s.status;
             else if (s.state == "started") reason = "started, not finished";
             if (s.reason != "") reason = s.reason;
             exit = s.exit;
             log = s.log;
+            tolerated = s.tolerated && status == "failed";
             if (s.interrupted > 0) reason = (reason + "; run again after " + s.interrupted + " interrupted run(s)").replace(/^; /, "");
         }
+        if (status == "not-run" && GATE_SKIP != "") {
+            status = "skipped";
+            reason = GATE_SKIP;
+        }
         var line = "    {\n      \"id\": " + jsonString(st.id) + ",\n      \"status\": " + jsonString(status);
+        if (tolerated) line += ",\n      \"tolerated\": true";
         if (exit !== "") {
             var c = parseFloat(exit);
             line += ",\n      \"exit_code\": " + c + ",\n      \"exit_hex\": " + jsonString("0x" + c.toString(16).toUpperCase());
@@ -813,6 +836,11 @@ function reportJSON() {
         ",\n  \"runner\": " + jsonString("legacy " + BUNDLE.builder) +
         ",\n  \"outcome\": " + jsonString(REPORT.outcome);
     if (reason != "") out += ",\n  \"reason\": " + jsonString(reason);
+    if (BUNDLE.goal !== null && GOAL.before !== null) {
+        out += ",\n  \"goal\": {\n    \"text\": " + jsonString(BUNDLE.goalText) + ",\n    \"before\": " + GOAL.before;
+        if (GOAL.after !== null) out += ",\n    \"after\": " + GOAL.after;
+        out += "\n  }";
+    }
     out += ",\n  \"started\": " + jsonString(REPORT.started) + ",\n  \"finished\": " + jsonString(now());
     if (facts.length > 0) out += ",\n  \"facts\": [" + facts.join(", ") + "]";
     return out + ",\n  \"steps\": [" + (steps.length ? "\n" + steps.join(",\n") + "\n  " : "") + "]\n}\n";
@@ -915,6 +943,19 @@ function fail(st, js, reason) {
     REPORT.outcome = "failed";
     REPORT.reason = "step " + st.id + " failed: " + reason;
     done(js, "failed", reason);
+}
+
+// failStep records a program's failure and returns true to end the run,
+// unless the step tolerates it (on_failure: continue).
+function failStep(st, js, reason) {
+    if (st.onFailure != "continue") {
+        fail(st, js, reason);
+        return true;
+    }
+    js.tolerated = true;
+    say("    (tolerated: on_failure is continue, so the run goes on)");
+    done(js, "failed", reason);
+    return false;
 }
 
 function done(js, status, reason) {
@@ -1096,15 +1137,13 @@ function runStep(i, st, js) {
     try {
         res = execStep(i, st, js);
     } catch (e) {
-        fail(st, js, errText(e));
-        return true;
+        return failStep(st, js, errText(e));
     }
     var logPath = st.log != "" ? P.logs + "\\" + st.log : "";
     js.exit = String(res.code);
     js.log = logPath;
     if (!succeeded(res.outcome)) {
-        fail(st, js, codeString(res.code) + ": " + res.text + (logPath ? "; log: " + logPath : ""));
-        return true;
+        return failStep(st, js, codeString(res.code) + ": " + res.text + (logPath ? "; log: " + logPath : ""));
     }
     var reason = "exit code " + codeString(res.code) + ": " + res.outcome;
     var wantsReboot = res.outcome == "reboot" || res.outcome == "reboot-initiated";
@@ -1205,19 +1244,144 @@ function checkReboot() {
     return false;
 }
 
+// describeComputer says what this computer is, in the terms requires
+// uses: "Windows 5.2 x64 (Service Pack 2); recorded: none".
+function describeComputer() {
+    return "Windows " + OS.major + "." + OS.minor + " " + OS.arch + (OS.sp ? " (" + OS.sp + ")" : "") +
+        (J.factsRecorded ? "; recorded: " + describeFacts(J.facts) : "");
+}
+
+// gate checks, at the start of a fresh run, once the leading detect steps
+// have recorded their facts, that the bundle is for this computer
+// (requires) and still needed (goal). It returns true when nothing more
+// runs: the report says refused or not-needed, and main forgets the
+// journal so that the next run starts afresh.
+function gate() {
+    REG_CACHE = {};
+    try {
+        if (BUNDLE.requires !== null && !evalCond(BUNDLE.requires)) {
+            if (BUNDLE.goal !== null) {
+                try { GOAL.before = evalCond(BUNDLE.goal); } catch (e) { } // for the report only
+            }
+            REPORT.outcome = "refused";
+            REPORT.reason = "this bundle is for computers where " + BUNDLE.requiresText + "; this computer is " +
+                describeComputer() + ": nothing was changed";
+            GATE_SKIP = "the bundle is not for this computer";
+            say(REPORT.reason);
+            return true;
+        }
+        if (BUNDLE.goal !== null) GOAL.before = evalCond(BUNDLE.goal);
+    } catch (e) {
+        REPORT.outcome = "failed";
+        REPORT.reason = "checking which computers the bundle is for and its goal: " + errText(e);
+        return true;
+    }
+    if (GOAL.before === true) {
+        if (!OPT.force) {
+            REPORT.outcome = "not-needed";
+            REPORT.reason = "the goal already holds (" + BUNDLE.goalText + "): nothing was changed (legacy\\run.cmd /force runs the steps anyway)";
+            GATE_SKIP = "not needed: the goal already holds";
+            GOAL.after = true;
+            say(REPORT.reason);
+            return true;
+        }
+        note("the goal already held (" + BUNDLE.goalText + "); the steps run anyway (/force)");
+    }
+    J.gated = true;
+    J.goalBefore = GOAL.before === null ? "" : GOAL.before ? "1" : "0";
+    saveJournal();
+    return false;
+}
+
+// finishIfGoalMet ends the run after a finish_if_goal_met step when the
+// goal holds: every later step is skipped, in one journal write. The goal
+// is checked once per step (a later run must not credit this step with
+// what later steps did), and not while the step awaits a restart.
+function finishIfGoalMet(i, st, js) {
+    if (!st.finishIfGoalMet || BUNDLE.goal === null || js.goalChecked || js.state != "done" ||
+        js.status == "reboot-required" || (js.status == "failed" && !js.tolerated)) return false;
+    REG_CACHE = {};
+    var met;
+    try {
+        met = evalCond(BUNDLE.goal);
+    } catch (e) {
+        REPORT.outcome = "failed";
+        REPORT.reason = "checking the goal after step " + st.id + ": " + errText(e);
+        return true;
+    }
+    js.goalChecked = true;
+    if (!met) {
+        say("    the goal does not hold yet (" + BUNDLE.goalText + "): the run goes on");
+        saveJournal();
+        return false;
+    }
+    for (var k = i + 1; k < STEPS.length; k++) {
+        var later = jstep(STEPS[k].id);
+        later.state = "done";
+        later.status = "skipped";
+        later.reason = "the goal was met after step " + st.id;
+        later.exit = "";
+        later.log = "";
+    }
+    say("the goal holds after step " + st.id + " (" + BUNDLE.goalText + "): the remaining steps are skipped");
+    saveJournal();
+    return true;
+}
+
+// finalOutcome decides the outcome of a run that ended without one: a
+// failure in the journal, else the goal (when there is one) decides.
+function finalOutcome() {
+    if (REPORT.outcome != "") return;
+    for (var i = 0; i < STEPS.length; i++) {
+        var s = J.steps[STEPS[i].id];
+        if (s && s.state == "done" && s.status == "failed" && !s.tolerated) {
+            REPORT.outcome = "failed";
+            REPORT.reason = "step " + STEPS[i].id + " failed: " + s.reason;
+            return;
+        }
+    }
+    REPORT.outcome = "success";
+    if (BUNDLE.goal === null) return;
+    REG_CACHE = {};
+    try {
+        GOAL.after = evalCond(BUNDLE.goal);
+    } catch (e) {
+        REPORT.outcome = "failed";
+        REPORT.reason = "every step ran, but the goal could not be checked: " + errText(e);
+        return;
+    }
+    if (!GOAL.after) {
+        REPORT.outcome = "failed";
+        REPORT.reason = "every step ran, but " + BUNDLE.goalText + " does not hold";
+    }
+}
+
 function steps() {
     setFacts(J.facts);
     FACTS_KNOWN = J.factsRecorded;
+    var gated = (BUNDLE.requires !== null || BUNDLE.goal !== null) && !J.gated;
     for (var i = 0; i < STEPS.length; i++) {
-        var st = STEPS[i], js = jstep(st.id);
-        if (js.state == "done") continue;
+        var st = STEPS[i];
+        // requires and goal are decided once the leading detect steps have
+        // recorded their facts, before anything else runs.
+        if (gated && st.kind != "detect") {
+            gated = false;
+            if (gate()) return;
+        }
+        var js = jstep(st.id);
+        if (js.state == "done") {
+            if (finishIfGoalMet(i, st, js)) return;
+            continue;
+        }
         if (js.state == "started") {
             js.interrupted++;
             note("step " + st.id + " was interrupted while it ran (the runner was stopped or the power went); running it again");
         }
         say("[" + (i + 1) + "/" + STEPS.length + "] " + st.id + ": " + st.title);
         if (runStep(i, st, js)) return;
+        if (finishIfGoalMet(i, st, js)) return;
     }
+    if (gated) gate(); // only detect steps: the gate still decides the outcome
 }
 
 // isElevated asks fsutil, which answers only an administrator (on Vista
@@ -1253,15 +1417,19 @@ function summary() {
     for (var i = 0; i < STEPS.length; i++) {
         var s = J.steps[STEPS[i].id], id = STEPS[i].id;
         while (id.length < 16) id += " ";
-        say("  " + id + " " + (s && s.state == "done" ? s.status + (s.reason ? ": " + s.reason : "") : "not-run"));
+        say("  " + id + " " + (s && s.state == "done" ? s.status + (s.reason ? ": " + s.reason : "") :
+            GATE_SKIP != "" ? "skipped: " + GATE_SKIP : "not-run"));
     }
     var results = {
         "success": "Result: success. Every step that applies to this computer is done.",
         "reboot-required": "Result: a restart is required.",
         "failed": "Result: FAILED. Nothing after the failed step ran. Fix the cause above, then run the bundle again: finished steps are not repeated.",
-        "refused": "Result: REFUSED. Nothing was run."
+        "refused": "Result: REFUSED. Nothing was run.",
+        "not-needed": "Result: not needed. This computer is already in the state the bundle exists to reach; nothing was changed."
     };
-    say(results[REPORT.outcome]);
+    var goalUnmet = REPORT.outcome == "failed" && GOAL.after === false;
+    say(goalUnmet ? "Result: FAILED. Every step ran, and the computer is still not in the state the bundle exists to reach." :
+        results[REPORT.outcome]);
     if (REPORT.reason) say("  " + REPORT.reason);
     say("Report: " + P.root + "\\" + REPORT_NAME);
 }
@@ -1275,13 +1443,14 @@ function parseArgs() {
         if (s == "/resume") OPT.resume = true;
         else if (s == "/reboot" || s == "--reboot") OPT.reboot = true;
         else if (s == "/quiet" || s == "--yes" || s == "-y") OPT.quiet = true;
+        else if (s == "/force" || s == "--force") OPT.force = true;
         else if (s == "run" && i == 0) continue;
         else if (s == "/sha256" && i + 1 < a.length) OPT.sha256.push(String(a(++i)));
         else if (s == "/watch" && i + 3 < a.length) {
             OPT.watch = { marker: String(a(i + 1)), seconds: parseInt(a(i + 2), 10), image: String(a(i + 3)) };
             i += 3;
         }
-        else return "unknown option " + a(i) + " (run.cmd takes /reboot, /quiet and /sha256 FILE)";
+        else return "unknown option " + a(i) + " (run.cmd takes /reboot, /quiet, /force and /sha256 FILE)";
     }
     return "";
 }
@@ -1359,17 +1528,27 @@ function main() {
         }
     }
     saveJournal();
+    if (J.goalBefore != "") GOAL.before = J.goalBefore == "1";
     if (!checkReboot()) steps();
-    if (REPORT.outcome == "") REPORT.outcome = "success";
-    if (REPORT.outcome == "success" || REPORT.outcome == "failed") setRunOnce("");
+    finalOutcome();
+    if (REPORT.outcome != "reboot-required") setRunOnce("");
     summary();
     writeReport(J.origin);
+    if (GATE_SKIP != "") {
+        // Nothing changed: the next run starts afresh and records again.
+        var origin = J.origin, created = J.created;
+        J = newJournal();
+        J.origin = origin;
+        J.created = created;
+        saveJournal();
+    }
     if (RESTART) {
         say("restarting the computer in 30 seconds; the runner continues after the restart (shutdown -a cancels)");
         runHidden("\"" + expand("%SystemRoot%") + "\\System32\\shutdown.exe\" -r -t 30 -c \"" + PRODUCT + ": " +
             ID + "\"");
     }
-    return REPORT.outcome == "success" ? EXIT_SUCCESS : REPORT.outcome == "reboot-required" ? EXIT_REBOOT : EXIT_FAILED;
+    return REPORT.outcome == "success" || REPORT.outcome == "not-needed" ? EXIT_SUCCESS :
+        REPORT.outcome == "reboot-required" ? EXIT_REBOOT : EXIT_FAILED;
 }
 
 // A script error must not vanish: say it, and leave a report.

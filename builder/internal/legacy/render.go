@@ -74,13 +74,17 @@ func Render(lock *payload.Lock) (map[string][]byte, error) {
 // end up inside cmd.exe and reg.exe command lines, where % and " change
 // meaning.
 func check(l *payload.Lock) error {
-	if err := payload.CheckName(l.Bundle); err != nil || strings.ContainsAny(l.Bundle, `% "`) {
-		return fmt.Errorf("bundle id %q cannot name a folder", l.Bundle)
+	// The builder renders before the bundle id exists: l.Bundle holds the
+	// manifest id, whose limit (payload.MaxIDLen) keeps the command that
+	// continues the bundle after a restart within RunOnce's (a test
+	// proves it for the longest id).
+	if err := payload.CheckID(l.Bundle); err != nil {
+		return fmt.Errorf("manifest id: %w", err)
 	}
-	if n := len(resumeCommand(l.Bundle)) + resumeMargin; n > maxRunOnce {
-		return fmt.Errorf("bundle id %q is too long: the command that continues the bundle after a restart would be "+
-			"about %d characters, and Windows runs RunOnce commands of at most %d; shorten the manifest id to at most %d characters",
-			l.Bundle, n, maxRunOnce, len(l.Bundle)-(n-maxRunOnce))
+	for name, c := range map[string]*payload.Condition{"requires": l.Requires, "goal": l.Goal} {
+		if err := checkCond(c); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
 	}
 	for _, s := range l.Steps {
 		if strings.ContainsRune(s.Args, 0) {
@@ -186,9 +190,22 @@ func (w *writer) header(l *payload.Lock) {
 	w.p("//")
 	w.p("// HOW TO RUN: double-click START.cmd at the bundle's root, or run legacy\\run.cmd")
 	w.p("// as an administrator. Options: /reboot restarts the computer without asking")
-	w.p("// when a step needs it; /quiet asks nothing; /sha256 FILE prints a file's")
-	w.p("// SHA-256 as this script computes it, and how long that took.")
+	w.p("// when a step needs it; /quiet asks nothing; /force runs the steps although")
+	w.p("// the goal already holds; /sha256 FILE prints a file's SHA-256 as this script")
+	w.p("// computes it, and how long that took.")
 	w.p("//")
+	if l.Requires != nil {
+		w.p("// FOR: only where %s;", comment(l.Requires.String()))
+		w.p("// on any other computer nothing changes (outcome refused).")
+	}
+	if l.Goal != nil {
+		w.p("// GOAL: %s.", comment(l.Goal.String()))
+		w.p("// Already so at the start: nothing changes (outcome not-needed). At the end it")
+		w.p("// decides the outcome: success only if it holds.")
+	}
+	if l.Requires != nil || l.Goal != nil {
+		w.p("//")
+	}
 	w.p("// WHAT IT DOES, in this order:")
 	w.p("//  1. copies every payload into the private folder (on XP %%ALLUSERSPROFILE%%\\")
 	w.p("//     Application Data\\fixstick\\<bundle>, on Vista and later %%ProgramData%%\\fixstick\\")
@@ -212,7 +229,11 @@ func (w *writer) header(l *payload.Lock) {
 	w.p("    id: %s,", js(l.Bundle))
 	w.p("    title: %s,", js(l.Title))
 	w.p("    builder: %s,", js(l.Builder))
-	w.p("    created: %s", js(l.Created))
+	w.p("    created: %s,", js(l.Created))
+	w.p("    requires: %s,", cond(l.Requires))
+	w.p("    requiresText: %s,", js(condText(l.Requires)))
+	w.p("    goal: %s,", cond(l.Goal))
+	w.p("    goalText: %s", js(condText(l.Goal)))
 	w.p("};")
 	w.p("")
 }
@@ -280,6 +301,12 @@ func (w *writer) step(l *payload.Lock, i int) error {
 		w.p("//   Runs:    %s", comment(strings.Join(cmd, `<private folder>`)))
 	}
 	w.p("//   When:    %s", comment(payload.Describe(s.When, s.Unless)))
+	if s.OnFailure == payload.OnFailureContinue {
+		w.p("//   Failure: expected on some computers: reported as tolerated, and the run goes on")
+	}
+	if s.FinishIfGoalMet {
+		w.p("//   Then:    if the goal holds, the run is finished and the later steps are skipped")
+	}
 	if s.Kind != payload.KindDetect && s.Skip == "" {
 		w.p("//   Reboot:  %s", comment(rebootText(s.Reboot)))
 		if s.Kind == payload.KindExe {
@@ -294,6 +321,8 @@ func (w *writer) step(l *payload.Lock, i int) error {
 	w.p("    title: %s,", js(s.Title))
 	w.p("    kind: %s,", js(string(s.Kind)))
 	w.p("    skip: %s,", js(s.Skip))
+	w.p("    onFailure: %s,", js(string(s.OnFailure)))
+	w.p("    finishIfGoalMet: %t,", s.FinishIfGoalMet)
 	if s.Kind != payload.KindDetect {
 		w.p("    program: %s,", js(s.Program))
 		w.p("    // the command line, in pieces joined by the private folder")
@@ -334,6 +363,14 @@ func (w *writer) tables() {
 	var lines []string
 	for _, r := range payload.NetFxRules() {
 		lines = append(lines, fmt.Sprintf("    { fact: %s, key: %s, value: %s, min: %d }", js(r.Fact), js(r.Key), js(r.Value), r.Min))
+	}
+	w.b.WriteString(strings.Join(lines, ",\n") + "\n")
+	w.p("];")
+	w.p("// Files that show a version whose registry key is gone (a damaged one).")
+	w.p("var NETFX_FILES = [")
+	lines = lines[:0]
+	for _, r := range payload.NetFxFileRules() {
+		lines = append(lines, fmt.Sprintf("    { fact: %s, path: %s }", js(r.Fact), js(r.Path)))
 	}
 	w.b.WriteString(strings.Join(lines, ",\n") + "\n")
 	w.p("];")
@@ -548,6 +585,7 @@ rem Runs fixstick.js, next to this file, with the Windows Script Host that
 rem comes with Windows. Run it as an administrator. Options:
 rem   /reboot  restart the computer without asking when a step needs it
 rem   /quiet   ask nothing
+rem   /force   run the steps although the bundle's goal already holds
 rem   /sha256 FILE  print a file's SHA-256 as this script computes it, and
 rem            how long it took (needs no administrator rights)
 rem START.cmd, which calls this file, waits for a key at the end.

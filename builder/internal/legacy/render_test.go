@@ -148,10 +148,10 @@ func TestRenderRefuses(t *testing.T) {
 		want string
 	}{
 		"percent in a registry key": {func(l *payload.Lock) {
-			l.Steps[7].Unless.Registry.Key = `HKLM\SOFTWARE\%X%`
+			l.Steps[9].Unless.Registry.Key = `HKLM\SOFTWARE\%X%`
 		}, "cannot pass %"},
 		"quote in a value name": {func(l *payload.Lock) {
-			l.Steps[7].Unless.Registry.Value = `a"b`
+			l.Steps[9].Unless.Registry.Value = `a"b`
 		}, "cannot pass %"},
 		"NUL in args": {func(l *payload.Lock) { l.Steps[2].Args = "a\x00b" }, "NUL"},
 		"a variable Windows always sets in args": {func(l *payload.Lock) {
@@ -164,9 +164,9 @@ func TestRenderRefuses(t *testing.T) {
 			l.Steps[2].Program = "payloads/cleanup-tool/other.exe"
 		}, "not a payload of the bundle"},
 		"program outside payloads": {func(l *payload.Lock) { l.Steps[2].Program = "runner.exe" }, "not a payload"},
-		"bundle id with a space":   {func(l *payload.Lock) { l.Bundle = "a b" }, "cannot name a folder"},
+		"bundle id with a space":   {func(l *payload.Lock) { l.Bundle = "a b" }, "invalid id"},
 		"huge minimum": {func(l *payload.Lock) {
-			l.Steps[7].Unless.Registry.Equals, l.Steps[7].Unless.Registry.Min = nil, ptr(uint64(1)<<60)
+			l.Steps[9].Unless.Registry.Equals, l.Steps[9].Unless.Registry.Min = nil, ptr(uint64(1)<<60)
 		}, "2^53"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -181,22 +181,25 @@ func TestRenderRefuses(t *testing.T) {
 }
 
 // The RunOnce command that continues a bundle after a restart holds the
-// bundle id; Windows runs such commands only up to 260 characters, so a
-// bundle whose id makes it longer is refused when it is built, not after
-// its first restart.
-func TestRenderRefusesLongResumeCommand(t *testing.T) {
+// bundle id; Windows runs such commands only up to 260 characters. The
+// longest manifest id the format allows fits, with room for longer
+// folder names than the English defaults, and a longer one is refused
+// when the bundle is built, not after its first restart.
+func TestRenderLongestID(t *testing.T) {
 	if n := len(resumeCommand("x")); n < 150 || n > 170 {
 		t.Fatalf("resume command of a one-letter id is %d characters: %s", n, resumeCommand("x"))
 	}
-	longest := maxRunOnce - resumeMargin - len(resumeCommand(""))
+	longest := strings.Repeat("a", payload.MaxIDLen)
+	if n := len(resumeCommand(longest)) + resumeMargin; n > maxRunOnce {
+		t.Errorf("the longest id gives a resume command of %d characters (with the margin); RunOnce runs at most %d", n, maxRunOnce)
+	}
 	l := seedLock()
-	l.Bundle = strings.Repeat("a", longest)
+	l.Bundle = longest
 	if _, err := Render(l); err != nil {
-		t.Fatalf("an id of %d characters: %v", longest, err)
+		t.Fatalf("an id of %d characters: %v", payload.MaxIDLen, err)
 	}
 	l.Bundle += "a"
-	_, err := Render(l)
-	if err == nil || !strings.Contains(err.Error(), "at most 260") || !strings.Contains(err.Error(), "at most "+strconv.Itoa(longest)+" characters") {
-		t.Fatalf("an id of %d characters: err = %v", longest+1, err)
+	if _, err := Render(l); err == nil || !strings.Contains(err.Error(), "longer than "+strconv.Itoa(payload.MaxIDLen)) {
+		t.Fatalf("an id of %d characters: err = %v", payload.MaxIDLen+1, err)
 	}
 }

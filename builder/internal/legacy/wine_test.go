@@ -844,3 +844,35 @@ func TestWineLegacyAdminCheck(t *testing.T) {
 		t.Errorf("runs %+v, want only fsutil dirty query", runs)
 	}
 }
+
+// TestWineLegacyScenarios runs the scenario table runner.exe's Wine tests
+// run too (internal/winetest.Scenarios), on the XP prefix: requires, goal,
+// a probing step, finish_if_goal_met and /force behave the same in both.
+func TestWineLegacyScenarios(t *testing.T) {
+	f := getFixture(t)
+	for _, sc := range winetest.Scenarios {
+		t.Run(sc.Name, func(t *testing.T) {
+			// Each scenario has its own bundle and prefix; Wine waits
+			// more than it computes, so they run side by side.
+			t.Parallel()
+			b := winetest.Bundle{Builder: f.builder, RunnerDir: f.runnerDir, ID: "legacy-e2e", Title: "Legacy executor end-to-end test", Top: sc.Top}
+			bundle := b.Build(t, sc.Artifacts(func(in winetest.Installer) []byte { return f.fake(t, in.Exit) }, f.msi), sc.Steps)
+			m := newMachine(t, bundle)
+			sc.Prepare(t, m.C, m.RegAdd)
+			for i, want := range sc.Runs {
+				var args []string
+				if want.Force {
+					args = append(args, "/force")
+				}
+				m.legacy(args...)
+				var cmdlines []string
+				for _, r := range m.fakeRuns() {
+					cmdlines = append(cmdlines, r.CmdLine)
+				}
+				_, msiRan := m.RegQuery(winetest.FixtureKey, "Prop", 32)
+				t.Logf("run %d (%s)", i+1, strings.Join(args, " "))
+				want.Check(t, m.report(), winetest.RanIDs(cmdlines), msiRan)
+			}
+		})
+	}
+}

@@ -16,6 +16,9 @@ import (
 // before this one record.
 type condCtx struct {
 	detected map[string]bool
+	// early is set for requires and goal, which are decided before any
+	// step runs: detected then holds only the leading detect steps.
+	early bool
 }
 
 func (p *parser) condition(n *yaml.Node, path string, depth int, c *condCtx) *payload.Condition {
@@ -86,6 +89,10 @@ func (p *parser) recorded(n *yaml.Node, field string, c *condCtx) string {
 			}
 		}
 		p.errAt(n, field, "unknown fact %q (known: %s)", s, strings.Join(all, " "))
+		return ""
+	}
+	if !c.detected[fam] && c.early {
+		p.errAt(n, field, "%s is recorded by a `detect: %s` step, and requires and goal are decided before any step runs: they may use only the facts of detect steps placed before every other step", s, fam)
 		return ""
 	}
 	if !c.detected[fam] {
@@ -279,11 +286,6 @@ func compareVersion(a, b string) int {
 	return 0
 }
 
-// fileRootRE matches how a file condition's path must start: a drive, or
-// one of the machine-wide folders. Per-user folders (%TEMP%, %APPDATA%,
-// %USERPROFILE%) are refused for the reason HKCU is.
-var fileRootRE = regexp.MustCompile(`^(?i:[a-z]:|%(SystemRoot|windir|SystemDrive|ProgramFiles|ProgramFiles\(x86\)|CommonProgramFiles|CommonProgramFiles\(x86\)|ProgramData|ALLUSERSPROFILE)%)\\`)
-
 var fileVersionRE = regexp.MustCompile(`^[0-9]{1,5}(\.[0-9]{1,5}){0,3}$`)
 
 func (p *parser) fileCond(n *yaml.Node, path string) *payload.FileCond {
@@ -294,7 +296,7 @@ func (p *parser) fileCond(n *yaml.Node, path string) *payload.FileCond {
 	c := &payload.FileCond{}
 	if v := o.get("path"); v != nil {
 		if s, ok := p.scalar(v, o.field("path"), "a Windows path"); ok {
-			if err := checkWinPath(s); err != nil {
+			if err := payload.CheckFileConditionPath(s); err != nil {
 				p.errAt(v, o.field("path"), "%v", err)
 			} else {
 				c.Path = s
@@ -317,21 +319,4 @@ func (p *parser) fileCond(n *yaml.Node, path string) *payload.FileCond {
 		}
 	}
 	return c
-}
-
-func checkWinPath(s string) error {
-	loc := fileRootRE.FindStringIndex(s)
-	if loc == nil {
-		return fmt.Errorf(`path %s must be absolute: start with a drive (C:\) or a machine-wide folder such as %%SystemRoot%%\ or %%ProgramFiles%%\`, quote(s))
-	}
-	rest := s[loc[1]:]
-	if rest == "" {
-		return fmt.Errorf("path %s names no file", quote(s))
-	}
-	for _, el := range strings.Split(rest, `\`) {
-		if err := payload.CheckName(el); err != nil {
-			return fmt.Errorf("path %s: %v", quote(s), err)
-		}
-	}
-	return nil
 }

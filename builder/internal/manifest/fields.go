@@ -26,11 +26,11 @@ const (
 
 // Fields lists, for every kind of mapping, the keys the parser accepts.
 var Fields = map[Object][]string{
-	ObjManifest:  {"manifest", "id", "title", "description", "references", "created", "artifacts", "steps"},
+	ObjManifest:  {"manifest", "id", "title", "description", "references", "created", "requires", "goal", "artifacts", "steps"},
 	ObjArtifact:  {"id", "file", "size", "sha256", "sha1", "urls", "source", "optional", "extract", "signer"},
 	ObjURL:       {"url", "insecure_http"},
 	ObjExtract:   {"path", "sha256", "size"},
-	ObjStep:      {"id", "title", "exe", "msi", "msp", "msu", "detect", "args", "exit_codes", "reboot", "timeout", "when", "unless"},
+	ObjStep:      {"id", "title", "exe", "msi", "msp", "msu", "detect", "args", "exit_codes", "reboot", "timeout", "when", "unless", "on_failure", "finish_if_goal_met"},
 	ObjCondition: {"recorded", "registry", "os", "file", "all", "any", "not"},
 	ObjRegistry:  {"key", "value", "equals", "min", "exists", "view"},
 	ObjOS:        {"min", "max", "arch"},
@@ -56,19 +56,20 @@ var StepKinds = []payload.Kind{payload.KindExe, payload.KindMSI, payload.KindMSP
 
 // Enums lists the closed sets of values, by "object.field".
 var Enums = map[string][]string{
-	"step.reboot": {string(payload.RebootNever), string(payload.RebootIfNeeded), string(payload.RebootAfter)},
-	"step.detect": payload.DetectFamilies(),
-	"os.arch":     {"x86", "x64"},
+	"step.reboot":     {string(payload.RebootNever), string(payload.RebootIfNeeded), string(payload.RebootAfter)},
+	"step.detect":     payload.DetectFamilies(),
+	"step.on_failure": {string(payload.OnFailureStop), string(payload.OnFailureContinue)},
+	"os.arch":         {"x86", "x64"},
 }
 
 // Limits of the format.
 const (
 	MaxFileSize  = 1 << 20  // a manifest is written by hand; anything bigger is a mistake or an attack
 	MaxSize      = 16 << 30 // the largest artifact a size may declare (16 GiB)
-	MaxIDLen     = 64       // ids become folder names under payloads\, and XP has MAX_PATH 260
-	MaxURLLen    = 2048     // longer URLs fail in too many proxies to be useful
-	MaxArgsLen   = 8191     // cmd.exe's line limit: the legacy executor runs steps through it
-	MaxCondDepth = 16       // nesting of all/any/not
+	MaxIDLen     = payload.MaxIDLen
+	MaxURLLen    = 2048 // longer URLs fail in too many proxies to be useful
+	MaxArgsLen   = 8191 // cmd.exe's line limit: the legacy executor runs steps through it
+	MaxCondDepth = 16   // nesting of all/any/not
 	MinTimeout   = time.Minute
 	MaxTimeout   = 24 * time.Hour
 )

@@ -1,4 +1,4 @@
-// Package manifest reads manifest files (see manifest-v1.md) into
+// Package manifest reads manifest files (see docs/manifest.md) into
 // payload.Manifest. It is strict, because a manifest is what a person
 // reviewed: an unknown field, a duplicate key or two keys that differ only
 // in case are errors, as are anchors, aliases and explicit tags, which make

@@ -35,15 +35,29 @@ func TestSeedManifest(t *testing.T) {
 		order = append(order, s.ID)
 		steps[s.ID] = s
 	}
-	if got := strings.Join(order, " "); got != "record fixit cleanup netfx35sp1 netfx11 netfx11sp1 netfx40 kb979906 kb2833941" {
+	// The ladder: record, the Fix it and the update again; the cleanup only
+	// after; then the reinstalls and the updates.
+	if got := strings.Join(order, " "); got != "record fixit try-kb979906 cleanup cleanup-tablet-media-center netfx35sp1 netfx11 netfx11sp1 netfx40 kb979906 kb2833941" {
 		t.Errorf("step order: %s", got)
+	}
+	if p := steps["try-kb979906"]; p.Artifact != "kb979906" || p.OnFailure != payload.OnFailureContinue || !p.FinishIfGoalMet {
+		t.Errorf("probe step: %+v", p)
+	}
+	if k := steps["kb979906"]; k.OnFailure != payload.OnFailureContinue || k.FinishIfGoalMet {
+		t.Errorf("kb979906 must not stop the run before kb2833941: %+v", k)
+	}
+	if r := m.Requires; r == nil || len(r.All) != 2 || r.All[0].OS == nil || *r.All[0].OS != (payload.OSCond{Min: "5.1", Max: "5.1", Arch: "x86"}) || r.All[1].Recorded != "netfx11" {
+		t.Errorf("requires: %v", r)
+	}
+	if g := m.Goal; g == nil || len(g.Any) != 2 || !strings.HasSuffix(g.Any[0].Registry.Key, `\M979906`) || !strings.HasSuffix(g.Any[1].Registry.Key, `\M2833941`) {
+		t.Errorf("goal: %v", g)
 	}
 	c := steps["cleanup"]
 	if c.Artifact != "cleanup-tool/cleanup_tool.exe" || c.Args != `/q:a /c:"cleanup.exe /p .NET Framework - All Versions /u"` ||
 		c.Reboot != payload.RebootAfter || c.Timeout != 30*time.Minute {
 		t.Errorf("cleanup step: %+v", c)
 	}
-	for _, code := range []uint32{1, 2, 3, 4, 100} {
+	for _, code := range []uint32{1, 2, 3, 4, 100, 1602} {
 		if r := c.ExitCodes[code]; r.Outcome != payload.OutcomeFailure || r.Text == "" {
 			t.Errorf("cleanup exit code %d: %+v", code, r)
 		}
@@ -67,6 +81,12 @@ func TestSeedManifest(t *testing.T) {
 	}
 	if a := arts["cleanup-tool"]; len(a.Extract) != 1 || a.Extract[0].Size != 298496 || !a.Pinned() || a.Optional {
 		t.Errorf("cleanup-tool: %+v", a)
+	}
+	if a := arts["netfx40"]; a.Optional || a.SHA256 != "65e064258f2e418816b304f646ff9e87af101e4c9552ab064bb74d281c38659f" {
+		t.Errorf("netfx40 must be required and pinned: %+v", a)
+	}
+	if a := arts["cleanup-tool"]; a.URLs[0].URL != "https://msdnshared.blob.core.windows.net/media/2018/05/dotnetfx_cleanup_tool.zip" {
+		t.Errorf("cleanup-tool's first URL: %v", a.URLs[0])
 	}
 	for _, id := range []string{"fixit50123", "kb2833941"} {
 		if a := arts[id]; !a.Optional || a.Pinned() || len(a.URLs) != 0 || a.URLs == nil {

@@ -207,6 +207,15 @@ func (p *parser) scalar(n *yaml.Node, field, what string) (string, bool) {
 		p.errAt(n, field, "has no value (expected %s)", what)
 		return "", false
 	}
+	// Every string a person reads (plan, README.txt, reports) or a program
+	// receives (a command line) is read as written: no bidi override to
+	// reorder it, no C1 control for a terminal to obey. YAML's \u and \x
+	// escapes would otherwise bring them in unseen.
+	if i := strings.IndexFunc(n.Value, payload.Hidden); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(n.Value[i:])
+		p.errAt(n, field, "contains %U, a character that does not show or that a terminal obeys: text must read as written", r)
+		return "", false
+	}
 	return n.Value, true
 }
 
@@ -223,6 +232,10 @@ func (p *parser) text(n *yaml.Node, field string, oneLine bool) (string, bool) {
 	}
 	if oneLine && strings.ContainsFunc(s, isControl) {
 		p.errAt(n, field, "must be one line, without tabs or control characters")
+		return "", false
+	}
+	if strings.ContainsFunc(s, func(r rune) bool { return isControl(r) && r != '\n' && r != '\t' }) {
+		p.errAt(n, field, "must be lines of text, without control characters (a terminal would obey them)")
 		return "", false
 	}
 	return s, true

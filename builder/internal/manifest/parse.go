@@ -79,8 +79,10 @@ func (p *parser) manifest(root *yaml.Node) *payload.Manifest {
 	for _, art := range a.list {
 		m.Artifacts = append(m.Artifacts, *art)
 	}
+	var stepNodes []*yaml.Node
 	if v := o.get("steps"); v != nil {
 		items, _ := p.list(v, "steps", "steps")
+		stepNodes = items
 		if v.Kind == yaml.SequenceNode && len(items) == 0 {
 			p.errAt(v, "steps", "is empty: a manifest without steps does nothing")
 		}
@@ -102,7 +104,43 @@ func (p *parser) manifest(root *yaml.Node) *payload.Manifest {
 			m.Steps = append(m.Steps, *st)
 		}
 	}
+	// requires and goal are decided before any step runs, so they may use
+	// only the facts of the detect steps that run first (they change
+	// nothing).
+	early := &condCtx{detected: map[string]bool{}, early: true}
+	for _, st := range m.Steps {
+		if st.Kind != payload.KindDetect {
+			break
+		}
+		early.detected[st.Detect] = true
+	}
+	if v := o.get("requires"); v != nil {
+		m.Requires = p.condition(v, "requires", 0, early)
+	}
+	if v := o.get("goal"); v != nil {
+		m.Goal = p.condition(v, "goal", 0, early)
+	}
+	if o.get("goal") == nil {
+		for i, it := range stepNodes {
+			if k := mappingKey(it, "finish_if_goal_met"); k != nil {
+				p.errAt(k, index("steps", i)+".finish_if_goal_met", "the manifest has no goal: add a top-level goal (the state the procedure exists to reach), or remove finish_if_goal_met")
+			}
+		}
+	}
 	return m
+}
+
+// mappingKey returns the key node called name in a mapping node, or nil.
+func mappingKey(n *yaml.Node, name string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Kind == yaml.ScalarNode && n.Content[i].Value == name {
+			return n.Content[i]
+		}
+	}
+	return nil
 }
 
 // version checks `manifest: 1`.
@@ -577,7 +615,7 @@ func (p *parser) step(n *yaml.Node, path string, a *artifacts, detected map[stri
 				p.errAt(v, o.field("detect"), "unknown detect %q (known: %s)", fam, strings.Join(payload.DetectFamilies(), ", "))
 			}
 		}
-		for _, f := range []string{"args", "exit_codes", "reboot", "timeout"} {
+		for _, f := range []string{"args", "exit_codes", "reboot", "timeout", "on_failure"} {
 			if k := o.keys[f]; k != nil {
 				p.errAt(k, o.field(f), "a detect step runs no program, so %s has no meaning here", f)
 			}
@@ -621,6 +659,18 @@ func (p *parser) step(n *yaml.Node, path string, a *artifacts, detected map[stri
 	s.Timeout = payload.DefaultTimeout
 	if v := o.get("timeout"); v != nil && s.Kind != payload.KindDetect {
 		s.Timeout = p.timeout(v, o.field("timeout"))
+	}
+	if v := o.get("on_failure"); v != nil && s.Kind != payload.KindDetect {
+		if r, ok := p.scalar(v, o.field("on_failure"), "stop or continue"); ok {
+			if slices.Contains(Enums["step.on_failure"], r) {
+				s.OnFailure = payload.OnFailure(r)
+			} else {
+				p.errAt(v, o.field("on_failure"), "must be stop (the default: a failure ends the run) or continue (a failure is reported, tolerated, and the run goes on), not %q", r)
+			}
+		}
+	}
+	if v := o.get("finish_if_goal_met"); v != nil {
+		s.FinishIfGoalMet, _ = p.boolean(v, o.field("finish_if_goal_met"))
 	}
 	c := &condCtx{detected: detected}
 	if v := o.get("when"); v != nil {

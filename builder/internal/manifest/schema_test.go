@@ -107,6 +107,9 @@ func TestSchemaValues(t *testing.T) {
 	if got, want := strs(step.get(t, "reboot")["enum"]), sorted(Enums["step.reboot"]); !slices.Equal(got, want) {
 		t.Errorf("reboot: schema %v, parser %v", got, want)
 	}
+	if got, want := strs(step.get(t, "on_failure")["enum"]), sorted(Enums["step.on_failure"]); !slices.Equal(got, want) {
+		t.Errorf("on_failure: schema %v, parser %v", got, want)
+	}
 	if got, want := strs(step.get(t, "detect")["enum"]), sorted(Enums["step.detect"]); !slices.Equal(got, want) {
 		t.Errorf("detect: schema %v, parser %v", got, want)
 	}

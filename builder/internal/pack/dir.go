@@ -10,7 +10,7 @@ import (
 	"sort"
 	"strings"
 
-	"fixstick/internal/signature"
+	"fixstick/internal/atomicfile"
 	"fixstick/payload"
 )
 
@@ -40,12 +40,12 @@ func CheckDir(dir, manifestID string, newFiles []payload.LockFile) (old *payload
 	}
 	// The lock's signature is the builder's in any case: a build killed
 	// after writing it and before the lock leaves it alone.
-	ours := map[string]bool{signature.LockSigName: true}
+	ours := map[string]bool{payload.LockSigName: true}
 	want := map[string]payload.LockFile{}
 	b, err := os.ReadFile(filepath.Join(dir, payload.LockName))
 	switch {
 	case err == nil:
-		old, err = ParseLock(b)
+		old, err = payload.ParseLock(b)
 		if err != nil {
 			return nil, nil, fmt.Errorf("folder %s holds an unreadable bundle (%v): choose an empty or new folder", dir, err)
 		}
@@ -78,7 +78,7 @@ func CheckDir(dir, manifestID string, newFiles []payload.LockFile) (old *payload
 		rel = filepath.ToSlash(rel)
 		switch {
 		case rel == ".":
-		case strings.HasPrefix(d.Name(), tmpPrefix):
+		case strings.HasPrefix(d.Name(), tmpPrefix) || atomicfile.IsTemp(d.Name()):
 			stale = append(stale, p)
 			if d.IsDir() {
 				return fs.SkipDir
@@ -157,7 +157,7 @@ func (b *Bundle) WriteDir(ctx context.Context, dir string) error {
 		case payload.LockName:
 			lock = e
 			continue
-		case signature.LockSigName:
+		case payload.LockSigName:
 			sig = e
 			continue
 		}
@@ -176,14 +176,14 @@ func (b *Bundle) WriteDir(ctx context.Context, dir string) error {
 		if err := writeDirFile(dir, sig, c, dirs); err != nil {
 			return err
 		}
-	} else if err := os.Remove(filepath.Join(dir, signature.LockSigName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	} else if err := os.Remove(filepath.Join(dir, payload.LockSigName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	if err := writeDirFile(dir, lock, c, dirs); err != nil {
 		return err
 	}
 	for d := range dirs {
-		if err := syncDir(d); err != nil {
+		if err := atomicfile.SyncDir(d); err != nil {
 			return err
 		}
 	}
@@ -220,25 +220,16 @@ func writeDirFile(root string, e *entry, c *copier, dirs map[string]bool) error 
 			return nil
 		}
 	}
-	f, err := os.CreateTemp(parent, tmpPrefix+"*")
+	f, err := atomicfile.Create(dst, 0o644)
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", dst, err)
 	}
-	err = e.copyTo(f, c)
+	defer f.Cleanup()
+	err = e.copyTo(f.File(), c)
 	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = rename(f.Name(), dst)
+		err = f.Rename() // the caller syncs each folder once
 	}
 	if err != nil {
-		os.Remove(f.Name())
 		return fmt.Errorf("writing %s: %w", dst, err)
 	}
 	return nil

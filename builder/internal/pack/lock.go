@@ -1,17 +1,12 @@
 package pack
 
 import (
-	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"fixstick/internal/signature"
 	"fixstick/payload"
 )
 
@@ -48,109 +43,6 @@ func ResolveCreated(m *payload.Manifest, getenv func(string) string) (t time.Tim
 	return t, "", nil
 }
 
-// MarshalLock returns the lock's canonical form: JSON indented by two
-// spaces, fields in declaration order, files sorted by path, map keys
-// sorted (encoding/json sorts them), a final newline. The bundle id is
-// derived from these bytes, and verify compares a lock with its canonical
-// form, so this must stay stable.
-func MarshalLock(l *payload.Lock) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(l); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
-
-// BundleID derives a lock's bundle id: the manifest id and the first 12
-// hex digits of the SHA-256 of the canonical lock with an empty bundle
-// field. Any change to a file, a step or the builder version changes it;
-// verify recomputes it, so a lock edited by hand is caught unless the
-// editor also recomputed the id (the id is a checksum, not a signature).
-func BundleID(l *payload.Lock) (string, error) {
-	c := *l
-	c.Bundle = ""
-	b, err := MarshalLock(&c)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return l.Manifest.ID + "-" + hex.EncodeToString(sum[:])[:12], nil
-}
-
-// ParseLock reads a lock strictly: no unknown fields, no trailing data, a
-// known version. It does not check the bundle id; CheckLock does.
-func ParseLock(b []byte) (*payload.Lock, error) {
-	if len(b) > payload.MaxLockSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes", payload.LockName, payload.MaxLockSize)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	var l payload.Lock
-	if err := dec.Decode(&l); err != nil {
-		return nil, fmt.Errorf("%s: %w", payload.LockName, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%s: data after the JSON object", payload.LockName)
-	}
-	if l.Version != payload.LockVersion {
-		return nil, fmt.Errorf("%s: lock version %d, this builder reads %d", payload.LockName, l.Version, payload.LockVersion)
-	}
-	return &l, nil
-}
-
-// CheckLock reports, one line each, how the lock's bytes differ from what
-// the builder writes: a bundle id that does not match the content, a form
-// that is not canonical, files out of order or unsafe, steps whose
-// programs are not in the bundle.
-func CheckLock(b []byte, l *payload.Lock) []string {
-	var probs []string
-	if id, err := BundleID(l); err != nil {
-		probs = append(probs, err.Error())
-	} else if id != l.Bundle {
-		probs = append(probs, fmt.Sprintf("%s: bundle id %q does not match the lock's content (%q): the lock was edited after the build", payload.LockName, l.Bundle, id))
-	}
-	if c, err := MarshalLock(l); err == nil && !bytes.Equal(c, b) {
-		probs = append(probs, fmt.Sprintf("%s: not in the form the builder writes: the lock was edited after the build", payload.LockName))
-	}
-	files := map[string]bool{}
-	folded := map[string]string{}
-	for i, f := range l.Files {
-		if err := payload.CheckPath(f.Path); err != nil {
-			probs = append(probs, fmt.Sprintf("%s: files: %v", payload.LockName, err))
-			continue
-		}
-		if i > 0 && l.Files[i-1].Path >= f.Path {
-			probs = append(probs, fmt.Sprintf("%s: files: %q is out of order or listed twice", payload.LockName, f.Path))
-		}
-		if other, ok := folded[payload.FoldName(f.Path)]; ok && other != f.Path {
-			probs = append(probs, fmt.Sprintf("%s: files: %q and %q differ only in case", payload.LockName, other, f.Path))
-		}
-		if !payload.IsHex(f.SHA256, 64) || f.Size < 0 {
-			probs = append(probs, fmt.Sprintf("%s: files: %q has a malformed sha256 or size", payload.LockName, f.Path))
-		}
-		if f.Path == payload.LockName || f.Path == signature.LockSigName || isReport(f.Path) {
-			probs = append(probs, fmt.Sprintf("%s: files: %q may not be listed", payload.LockName, f.Path))
-		}
-		files[f.Path] = true
-		folded[payload.FoldName(f.Path)] = f.Path
-	}
-	for _, s := range l.Steps {
-		if s.Program != "" && !files[s.Program] {
-			probs = append(probs, fmt.Sprintf("%s: step %s runs %q, which the lock does not list", payload.LockName, s.ID, s.Program))
-		}
-	}
-	return probs
-}
-
-// isReport reports whether p is under reports/, which runners write after
-// the build and which no lock lists.
-func isReport(p string) bool {
-	return strings.HasPrefix(p, payload.ReportsDir+"/") || p == payload.ReportsDir
-}
-
 // compileSteps resolves the manifest's steps for the lock. skipped maps an
 // artifact id to why it is left out; a step that runs such an artifact is
 // kept with Skip set, and notes collects one line per skipped step.
@@ -171,6 +63,11 @@ func compileSteps(m *payload.Manifest, skipped map[string]string) (steps []paylo
 			Timeout:   int64(s.Timeout / time.Second),
 			When:      s.When,
 			Unless:    s.Unless,
+
+			FinishIfGoalMet: s.FinishIfGoalMet,
+		}
+		if s.OnFailure == payload.OnFailureContinue {
+			ls.OnFailure = payload.OnFailureContinue
 		}
 		if ls.Reboot == "" {
 			ls.Reboot = payload.RebootIfNeeded

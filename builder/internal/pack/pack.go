@@ -12,13 +12,11 @@ package pack
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
-	"fixstick/internal/signature"
 	"fixstick/payload"
 )
 
@@ -62,7 +60,7 @@ type Options struct {
 	Note func(string)
 	// SignLock, when set, signs the lock's exact bytes; the signature goes
 	// into the bundle as bundle.lock.json.minisig, which the lock cannot
-	// list (signature.LockSigName).
+	// list (payload.LockSigName).
 	SignLock func(lock []byte, bundleID string) ([]byte, error)
 	// SignZip, when set, signs the written zip (its path); the signature
 	// goes beside it as OUT.zip.minisig.
@@ -215,6 +213,8 @@ func Prepare(ctx context.Context, o Options, tmpParent string) (_ *Bundle, err e
 		Manifest: payload.LockManifest{ID: m.ID, SHA256: m.SHA256},
 		Builder:  o.Builder,
 		Created:  b.created.Format(time.RFC3339),
+		Requires: m.Requires,
+		Goal:     m.Goal,
 		Steps:    steps,
 	}
 	b.entries = append(b.entries,
@@ -237,14 +237,16 @@ func Prepare(ctx context.Context, o Options, tmpParent string) (_ *Bundle, err e
 		}
 	}
 	l.Files = lockFiles(b.entries)
-	if err := checkNames(l.Files); err != nil {
+	if l.Bundle, err = payload.BundleID(l); err != nil {
 		return nil, err
 	}
-	if l.Bundle, err = BundleID(l); err != nil {
+	if b.LockJSON, err = payload.MarshalLock(l); err != nil {
 		return nil, err
 	}
-	if b.LockJSON, err = MarshalLock(l); err != nil {
-		return nil, err
+	// The lock must pass the check every runner applies: a legacy file
+	// could still shadow another, or a name be unsafe on Windows.
+	if probs := payload.CheckLock(b.LockJSON, l); len(probs) > 0 {
+		return nil, fmt.Errorf("the bundle's lock: %s", strings.Join(probs, "; "))
 	}
 	b.Lock = l
 	b.entries = append(b.entries, memEntry(payload.LockName, b.LockJSON, true))
@@ -253,7 +255,7 @@ func Prepare(ctx context.Context, o Options, tmpParent string) (_ *Bundle, err e
 		if err != nil {
 			return nil, fmt.Errorf("signing the lock: %w", err)
 		}
-		b.entries = append(b.entries, memEntry(signature.LockSigName, sig, true))
+		b.entries = append(b.entries, memEntry(payload.LockSigName, sig, true))
 	}
 	sortEntries(b.entries)
 	return b, nil
@@ -266,30 +268,11 @@ func memEntry(p string, data []byte, deflate bool) entry {
 func lockFiles(es []entry) []payload.LockFile {
 	fs := make([]payload.LockFile, 0, len(es))
 	for _, e := range es {
-		if e.path == payload.LockName || e.path == signature.LockSigName {
+		if e.path == payload.LockName || e.path == payload.LockSigName {
 			continue
 		}
 		fs = append(fs, payload.LockFile{Path: e.path, SHA256: e.sha256, Size: e.size})
 	}
 	sortFiles(fs)
 	return fs
-}
-
-// checkNames refuses a bundle whose paths are unsafe on Windows or collide
-// there (two artifacts may not share an id, but a legacy file could still
-// shadow another).
-func checkNames(fs []payload.LockFile) error {
-	seen := map[string]string{}
-	var errs []error
-	for _, f := range fs {
-		if err := payload.CheckPath(f.Path); err != nil {
-			errs = append(errs, fmt.Errorf("bundle file: %w", err))
-		}
-		k := payload.FoldName(f.Path)
-		if other, ok := seen[k]; ok {
-			errs = append(errs, fmt.Errorf("bundle files %q and %q are the same file on Windows", other, f.Path))
-		}
-		seen[k] = f.Path
-	}
-	return errors.Join(errs...)
 }

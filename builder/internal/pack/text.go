@@ -125,6 +125,22 @@ func readme(m *payload.Manifest, l *payload.Lock) string {
 	p("   folder (and a copy in the computer's ProgramData\\%s folder; on XP,", payload.Product)
 	p("   All Users\\Application Data\\%s).", payload.Product)
 	p("")
+	if l.Requires != nil {
+		p("FOR WHICH COMPUTERS")
+		p("")
+		p("Only where %s. On any other computer the bundle changes nothing", l.Requires.String())
+		p("and reports \"refused\".")
+		p("")
+	}
+	if l.Goal != nil {
+		p("GOAL")
+		p("")
+		p("%s.", upperFirst(l.Goal.String()))
+		p("When this already holds, the bundle changes nothing and reports \"not-needed\"")
+		p("(runner.exe run --force, or legacy\\run.cmd /force, runs it anyway). At the end,")
+		p("the run is a success only if it holds.")
+		p("")
+	}
 	p("WHAT IT DOES, STEP BY STEP")
 	p("")
 	for i, s := range l.Steps {
@@ -158,6 +174,12 @@ func readme(m *payload.Manifest, l *payload.Lock) string {
 		}
 		if s.Unless != nil {
 			p("   Skipped if %s.", s.Unless.String())
+		}
+		if s.OnFailure == payload.OnFailureContinue {
+			p("   A failure of this step is expected on some computers: it is reported, and the bundle goes on.")
+		}
+		if s.FinishIfGoalMet {
+			p("   If the goal holds after this step, the bundle is finished: the rest is skipped.")
 		}
 		if s.Kind != payload.KindDetect {
 			switch s.Reboot {
@@ -228,4 +250,12 @@ func legacyCheckMinutes(l *payload.Lock) int64 {
 		}
 	}
 	return max(1, (n+18e6-1)/18e6)
+}
+
+// upperFirst capitalises a sentence's first letter.
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -173,20 +173,25 @@ func verifyFiles(files []bundleFile) *Report {
 		r.addf("%s: %v", payload.LockName, err)
 		return r
 	}
-	l, err := ParseLock(b)
+	// The lock's bytes and their signature are kept before the lock is
+	// parsed, so that verify --key judges the signature of a lock that
+	// does not even parse.
+	r.LockJSON = b
+	if sf, ok := byPath[payload.LockSigName]; ok {
+		if sf.bad != "" {
+			r.addf("%s: %s", payload.LockSigName, sf.bad)
+		} else if r.LockSig, err = readCapped(sf, signature.MaxSigSize); err != nil {
+			r.addf("%s: %v", payload.LockSigName, err)
+		}
+	}
+	l, err := payload.ParseLock(b)
 	if err != nil {
 		r.addf("%v", err)
 		return r
 	}
 	r.Lock = l
-	r.LockJSON = b
-	r.Problems = append(r.Problems, CheckLock(b, l)...)
-	if sf, ok := byPath[signature.LockSigName]; ok {
-		if sf.bad != "" {
-			r.addf("%s: %s", signature.LockSigName, sf.bad)
-		} else if r.LockSig, err = readCapped(sf, signature.MaxSigSize); err != nil {
-			r.addf("%s: %v", signature.LockSigName, err)
-		}
+	for _, p := range payload.CheckLock(b, l) {
+		r.addf("%s: %s", payload.LockName, p)
 	}
 
 	listed := map[string]bool{}
@@ -213,10 +218,10 @@ func verifyFiles(files []bundleFile) *Report {
 		}
 	}
 	// Every name not in the lock is checked before reports/ is exempted:
-	// "reports/../x.exe" is not a report. (CheckLock checks the listed ones.)
+	// "reports/../x.exe" is not a report. (payload.CheckLock checks the listed ones.)
 	var extra []string
 	for p := range byPath {
-		if !listed[p] && p != payload.LockName && p != signature.LockSigName {
+		if !listed[p] && p != payload.LockName && p != payload.LockSigName {
 			extra = append(extra, p)
 		}
 	}

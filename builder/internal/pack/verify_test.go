@@ -108,14 +108,14 @@ func TestVerifyDirMissingExtraEdited(t *testing.T) {
 	os.WriteFile(lp, bytes.Replace(orig, []byte(`"args": "/q"`), []byte(`"args": "/q /evil"`), 1), 0o644)
 	wantProblem(t, verifyProblems(t, dir), "does not match the lock's content")
 	// A hand edit of a file's hash, with the file changed to match.
-	l, _ := ParseLock(orig)
+	l, _ := payload.ParseLock(orig)
 	data := []byte("MZ replaced")
 	for i := range l.Files {
 		if l.Files[i].Path == "runner.exe" {
 			l.Files[i].SHA256, l.Files[i].Size = sha(data), int64(len(data))
 		}
 	}
-	edited, _ := MarshalLock(l)
+	edited, _ := payload.MarshalLock(l)
 	os.WriteFile(lp, edited, 0o644)
 	os.WriteFile(filepath.Join(dir, "runner.exe"), data, 0o644)
 	probs = verifyProblems(t, dir)

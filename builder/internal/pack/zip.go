@@ -17,12 +17,14 @@ import (
 
 	"github.com/klauspost/compress/zip"
 
+	"fixstick/internal/atomicfile"
 	"fixstick/internal/signature"
 	"fixstick/payload"
 )
 
 // The zip is written with klauspost/compress/zip, the layer under
-// mholt/archives, rather than archives.Zip.Archive: Archive uses one
+// mholt/archives (no longer a dependency), rather than
+// archives.Zip.Archive: Archive uses one
 // compression method for every entry (we store payloads and deflate the
 // small text files), takes the entries' times from a FileInfo, and closes
 // its zip writer in a defer that drops the error, so a failed central
@@ -43,27 +45,14 @@ const (
 // build leaves neither out nor a temp file. It returns the zip's SHA-256
 // and size.
 func (b *Bundle) WriteZip(ctx context.Context, out string) (sum string, size int64, err error) {
-	dir, base := filepath.Split(out)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	zp, err := atomicfile.Create(out, 0o644) // a bundle is for sharing
 	if err != nil {
 		return "", 0, fmt.Errorf("writing %s: %w", out, err)
 	}
+	defer zp.Cleanup()
 	side := out + ".sha256"
-	var sideTmp string
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			if sideTmp != "" {
-				os.Remove(sideTmp)
-			}
-		}
-	}()
 
-	hw := newHashWriter(tmp)
+	hw := newHashWriter(zp.File())
 	defer hw.stop()
 	bw := bufio.NewWriterSize(hw, hashBufSize)
 	headers, err := b.writeZip(ctx, bw)
@@ -73,42 +62,44 @@ func (b *Bundle) WriteZip(ctx context.Context, out string) (sum string, size int
 	if err := bw.Flush(); err != nil {
 		return "", 0, fmt.Errorf("writing %s: %w", out, err)
 	}
-	// CreateTemp makes the file private; a bundle is for sharing.
-	if err := tmp.Chmod(0o644); err != nil {
+	if err := zp.Close(); err != nil {
 		return "", 0, fmt.Errorf("writing %s: %w", out, err)
 	}
-	if err := tmp.Sync(); err != nil {
-		return "", 0, fmt.Errorf("writing %s: %w", out, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", 0, fmt.Errorf("writing %s: %w", out, err)
-	}
-	if err := b.checkZip(tmp.Name(), headers); err != nil {
+	if err := b.checkZip(zp.TempName(), headers); err != nil {
 		return "", 0, fmt.Errorf("writing %s: the zip written does not read back: %w", out, err)
 	}
 	sum = hw.sum()
-	sideTmp, err = writeTemp(filepath.Dir(side), filepath.Base(side), []byte(sum+"  "+base+"\n"))
+	sp, err := atomicfile.Create(side, 0o644)
 	if err != nil {
+		return "", 0, fmt.Errorf("writing %s: %w", side, err)
+	}
+	defer sp.Cleanup()
+	if _, err := sp.Write([]byte(sum + "  " + filepath.Base(out) + "\n")); err != nil {
+		return "", 0, fmt.Errorf("writing %s: %w", side, err)
+	}
+	if err := sp.Close(); err != nil {
 		return "", 0, fmt.Errorf("writing %s: %w", side, err)
 	}
 	// The zip's signature is a second sidecar, handled like the first: an
 	// old one goes before the new zip arrives (a build without --sign
 	// leaves none), the new one is renamed in after it.
 	sigSide := out + signature.Ext
-	var sigTmp string
+	var gp *atomicfile.Pending
 	if b.signZip != nil {
-		sig, serr := b.signZip(tmp.Name(), b.Lock.Bundle)
-		if serr != nil {
-			return "", 0, fmt.Errorf("signing %s: %w", out, serr)
+		sig, err := b.signZip(zp.TempName(), b.Lock.Bundle)
+		if err != nil {
+			return "", 0, fmt.Errorf("signing %s: %w", out, err)
 		}
-		if sigTmp, serr = writeTemp(dir, filepath.Base(sigSide), sig); serr != nil {
-			return "", 0, fmt.Errorf("writing %s: %w", sigSide, serr)
+		if gp, err = atomicfile.Create(sigSide, 0o644); err != nil {
+			return "", 0, fmt.Errorf("writing %s: %w", sigSide, err)
 		}
-		defer func() {
-			if err != nil {
-				os.Remove(sigTmp)
-			}
-		}()
+		defer gp.Cleanup()
+		if _, err := gp.Write(sig); err != nil {
+			return "", 0, fmt.Errorf("writing %s: %w", sigSide, err)
+		}
+		if err := gp.Close(); err != nil {
+			return "", 0, fmt.Errorf("writing %s: %w", sigSide, err)
+		}
 	}
 	if err := os.Remove(sigSide); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", 0, fmt.Errorf("writing %s: removing the old one: %w", sigSide, err)
@@ -121,19 +112,16 @@ func (b *Bundle) WriteZip(ctx context.Context, out string) (sum string, size int
 	if err := os.Remove(side); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", 0, fmt.Errorf("writing %s: removing the old one: %w", side, err)
 	}
-	if err := rename(tmp.Name(), out); err != nil {
+	if err := zp.Commit(); err != nil {
 		return "", 0, fmt.Errorf("writing %s: %w", out, err)
 	}
-	if err := rename(sideTmp, side); err != nil {
+	if err := sp.Commit(); err != nil {
 		return "", 0, fmt.Errorf("writing %s: %w (%s is written and checked; its SHA-256 is %s)", side, err, out, sum)
 	}
-	if sigTmp != "" {
-		if err := rename(sigTmp, sigSide); err != nil {
+	if gp != nil {
+		if err := gp.Commit(); err != nil {
 			return "", 0, fmt.Errorf("writing %s: %w (%s is written and checked; its SHA-256 is %s)", sigSide, err, out, sum)
 		}
-	}
-	if err := syncDir(dir); err != nil {
-		return "", 0, fmt.Errorf("writing %s: %w", out, err)
 	}
 	return sum, hw.n, nil
 }
@@ -370,28 +358,4 @@ func hashBytes(b []byte) string {
 
 func sortEntries(es []entry) {
 	sort.Slice(es, func(i, j int) bool { return es[i].path < es[j].path })
-}
-
-// writeTemp writes data to a new temp file in dir, synced and closed, and
-// returns its name; the caller renames it into place.
-func writeTemp(dir, base string, data []byte) (string, error) {
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return "", err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", err
-	}
-	return f.Name(), nil
 }

@@ -103,7 +103,7 @@ func (ev *evaluator) os(o *payload.OSCond) (bool, error) {
 		if b.v == "" {
 			continue
 		}
-		want, err := parseOSVersion(b.v)
+		want, err := payload.ParseOSVersion(b.v)
 		if err != nil {
 			return false, fmt.Errorf("os %s: %w", b.name, err)
 		}
@@ -115,15 +115,6 @@ func (ev *evaluator) os(o *payload.OSCond) (bool, error) {
 		return false, nil
 	}
 	return true, nil
-}
-
-// parseOSVersion reads "major.minor" or "major.minor.build".
-func parseOSVersion(s string) ([]uint64, error) {
-	v, err := parseVersion(s)
-	if err == nil && (len(v) < 2 || len(v) > 3) {
-		err = fmt.Errorf("version %q: want major.minor or major.minor.build", s)
-	}
-	return v, err
 }
 
 func (ev *evaluator) file(f *payload.FileCond) (bool, error) {
@@ -140,11 +131,11 @@ func (ev *evaluator) file(f *payload.FileCond) (bool, error) {
 	if f.MinVersion == "" {
 		return true, nil
 	}
-	want, err := parseVersion(f.MinVersion)
+	want, err := payload.ParseVersion(f.MinVersion)
 	if err != nil {
 		return false, fmt.Errorf("min_version: %w", err)
 	}
-	have, err := parseVersion(v)
+	have, err := payload.ParseVersion(v)
 	if err != nil {
 		return false, nil // an unreadable version is not "at least" anything
 	}
@@ -162,22 +153,6 @@ func parseNum(s string) (uint64, bool) {
 		n, err = strconv.ParseUint(s, 10, 64)
 	}
 	return n, err == nil
-}
-
-// parseVersion reads "5.1" or "1.1.4322.2443".
-func parseVersion(s string) ([]uint64, error) {
-	var v []uint64
-	for _, p := range strings.Split(strings.TrimSpace(s), ".") {
-		if p == "" || p[0] == '+' {
-			return nil, fmt.Errorf("version %q: want numbers separated by dots", s)
-		}
-		n, err := strconv.ParseUint(p, 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("version %q: want numbers separated by dots", s)
-		}
-		v = append(v, n)
-	}
-	return v, nil
 }
 
 // compareVersions compares part by part; missing parts count as 0.
@@ -198,37 +173,4 @@ func compareVersions(a, b []uint64) int {
 		}
 	}
 	return 0
-}
-
-// checkCondition checks the versions a condition names, so that a lock
-// with a malformed one is refused before anything runs, not halfway.
-func checkCondition(c *payload.Condition) error {
-	if c == nil {
-		return nil
-	}
-	switch {
-	case c.OS != nil:
-		for _, v := range []string{c.OS.Min, c.OS.Max} {
-			if v == "" {
-				continue
-			}
-			if _, err := parseOSVersion(v); err != nil {
-				return fmt.Errorf("os: %w", err)
-			}
-		}
-	case c.File != nil && c.File.MinVersion != "":
-		if v, err := parseVersion(c.File.MinVersion); err != nil || len(v) > 4 {
-			return fmt.Errorf("file %s: min_version %q: want up to four numbers separated by dots", c.File.Path, c.File.MinVersion)
-		}
-	case c.Not != nil:
-		return checkCondition(c.Not)
-	}
-	for _, list := range [][]payload.Condition{c.All, c.Any} {
-		for i := range list {
-			if err := checkCondition(&list[i]); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +24,7 @@ const (
 	DefaultRetryFirst = 15 * time.Second // the first wait; it doubles up to RetryMaxWait
 	RetryMaxWait      = 2 * time.Minute
 	DefaultMaxReboots = 5
+	DefaultHeartbeat  = time.Minute
 )
 
 // Engine runs bundles. Set Sys and Out; the rest has defaults.
@@ -34,10 +35,7 @@ type Engine struct {
 	Out io.Writer
 	// Runner names this program in reports ("runner.exe 1.2.3").
 	Runner string
-	// Self is the running executable, copied into the private folder so
-	// that the run after a reboot starts from there, never from the stick.
-	Self  string
-	Clock Clock
+	Clock  Clock
 	// RetryFor bounds how long a step whose outcome is "retry" is run again;
 	// RetryFirst is the first wait between tries.
 	RetryFor, RetryFirst time.Duration
@@ -49,6 +47,11 @@ type Engine struct {
 	// where they came from, for messages.
 	Keys      []signature.PublicKey
 	KeySource string
+	// Heartbeat is how often a running program is said to be alive, with
+	// its elapsed time against its timeout (default DefaultHeartbeat).
+	Heartbeat time.Duration
+	// Title, when set, shows a short status in the console's title bar.
+	Title func(string)
 	// save writes the journal; tests replace it to simulate a crash between
 	// two writes.
 	save func(name string, data []byte) error
@@ -150,7 +153,7 @@ func (e *SignatureError) Unwrap() error { return e.Err }
 
 // readLockSig reads dir's bundle.lock.json.minisig, nil when there is none.
 func readLockSig(dir string) ([]byte, error) {
-	name := filepath.Join(dir, signature.LockSigName)
+	name := filepath.Join(dir, payload.LockSigName)
 	f, err := os.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -213,6 +216,8 @@ type RunOptions struct {
 	// WithoutRestart goes on although the restart a step asked for has not
 	// happened (the person knows it is not needed, or did it another way).
 	WithoutRestart bool
+	// Force runs the steps although the goal already holds.
+	Force bool
 }
 
 // ExitRebootRequired is the runner's exit status when the bundle stopped for
@@ -240,6 +245,12 @@ type run struct {
 	restart bool
 	// resumeFailed: RunOnce could not be written (said once)
 	resumeFailed bool
+	// gateSkip, when set, is why no step ran: the bundle was refused or not
+	// needed. Steps that did not run are reported skipped with it.
+	gateSkip string
+	// goalBefore and goalAfter are the goal's value at the start of the run
+	// and once the run is final, when known.
+	goalBefore, goalAfter *bool
 }
 
 func (r *run) save() error {
@@ -300,6 +311,8 @@ func (e *Engine) Run(ctx context.Context, b *Bundle, opt RunOptions) (*payload.R
 		return nil, fmt.Errorf("journal %s belongs to bundle %q, not %q", p.Journal, j.Bundle, l.Bundle)
 	}
 	r := &run{e: e, b: b, p: p, j: j, opt: opt}
+	r.ev = &evaluator{sys: e.Sys, facts: factSet(j.Facts), factsKnown: j.FactsRecorded}
+	r.goalBefore = j.GoalBefore
 	r.rep = payload.Report{Bundle: l.Bundle, Computer: e.Sys.ComputerName(), Runner: e.Runner, Started: e.now()}
 	for _, a := range aside {
 		r.notef("%s", a)
@@ -346,7 +359,7 @@ func (r *run) allDone() bool {
 		return false
 	}
 	for _, st := range r.b.Lock.Steps {
-		if js := r.j.find(st.ID); js == nil || js.State != StateDone || js.Status == payload.StatusFailed {
+		if js := r.j.find(st.ID); js == nil || !js.finished() {
 			return false
 		}
 	}
@@ -377,23 +390,35 @@ func (r *run) copyBundle() error {
 	// signature too, so that a resume on a machine with a trusted key
 	// finds the private copy signed.
 	if r.b.sig != nil {
-		if err := writeFileAtomic(filepath.Join(r.p.Bundle, signature.LockSigName), r.b.sig); err != nil {
+		if err := writeFileAtomic(filepath.Join(r.p.Bundle, payload.LockSigName), r.b.sig); err != nil {
 			return err
 		}
 	}
 	if err := writeFileAtomic(filepath.Join(r.p.Bundle, payload.LockName), r.b.raw); err != nil {
 		return err
 	}
-	if e.Self != "" && !samePath(e.Self, r.p.Runner) {
-		sha, size, err := payload.HashFile(e.Self)
-		if err != nil {
-			return fmt.Errorf("copying the runner: %w", err)
-		}
-		if err := copyVerified(e.Self, r.p.Runner, "runner", sha, size); err != nil {
-			return fmt.Errorf("copying the runner: %w", err)
-		}
+	// What RunOnce starts after a restart: the bundle's own runner for
+	// this architecture, as just verified into the private copy, and
+	// never the running program's bytes (os.Executable), which no lock
+	// lists.
+	name := runnerName()
+	f := lockFile(l, name)
+	if f.SHA256 == "" {
+		return fmt.Errorf("the lock lists no %s, so the runner cannot continue by itself after a restart", name)
+	}
+	if err := copyVerified(filepath.Join(r.p.Bundle, name), r.p.Runner, name, f.SHA256, f.Size); err != nil {
+		return fmt.Errorf("copying the runner: %w", err)
 	}
 	return nil
+}
+
+// runnerName is the bundle's runner for the architecture this program
+// was built for.
+func runnerName() string {
+	if runtime.GOARCH == "386" {
+		return payload.RunnerX86
+	}
+	return payload.RunnerAMD64
 }
 
 // checkReboot handles a restart that a step asked for and Windows' own
@@ -442,13 +467,24 @@ func (r *run) checkReboot() (stop bool, err error) {
 // steps runs the steps in order, from where the journal says.
 func (r *run) steps(ctx context.Context) error {
 	l := r.b.Lock
-	r.ev = &evaluator{sys: r.e.Sys, facts: factSet(r.j.Facts), factsKnown: r.j.FactsRecorded}
+	gate := (l.Requires != nil || l.Goal != nil) && !r.j.Gated
 	for i, st := range l.Steps {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		// requires and goal are decided once the leading detect steps
+		// have recorded their facts, before anything else runs.
+		if gate && st.Kind != payload.KindDetect {
+			gate = false
+			if stop, err := r.gate(); err != nil || stop {
+				return err
+			}
+		}
 		js := r.j.step(st.ID)
-		if js.State == StateDone && js.Status != payload.StatusFailed {
+		if js.finished() {
+			if stop, err := r.finishIfGoalMet(i, st, js); err != nil || stop {
+				return err
+			}
 			continue
 		}
 		if js.State == StateDone {
@@ -466,8 +502,108 @@ func (r *run) steps(ctx context.Context) error {
 		if err != nil || stop {
 			return err
 		}
+		if stop, err := r.finishIfGoalMet(i, st, js); err != nil || stop {
+			return err
+		}
+	}
+	if gate {
+		// Only detect steps: the gate still decides the outcome.
+		_, err := r.gate()
+		return err
 	}
 	return nil
+}
+
+// gate checks, at the start of a fresh run, that the bundle is for this
+// computer (requires) and still needed (goal). stop means nothing more
+// runs: the report says refused or not-needed, and finish forgets the
+// journal, so that the next run starts afresh.
+func (r *run) gate() (stop bool, err error) {
+	l := r.b.Lock
+	if l.Requires != nil {
+		ok, err := r.ev.Eval(l.Requires)
+		if err != nil {
+			return true, fmt.Errorf("checking which computers the bundle is for: %w", err)
+		}
+		if !ok {
+			if l.Goal != nil {
+				// For the report only; on the wrong computer it may not be
+				// readable, and that changes nothing.
+				if met, err := r.ev.Eval(l.Goal); err == nil {
+					r.goalBefore = &met
+				}
+			}
+			r.rep.Outcome = payload.ReportRefused
+			r.rep.Reason = fmt.Sprintf("this bundle is for computers where %s; this computer is %s: nothing was changed", l.Requires, r.describeComputer())
+			r.gateSkip = "the bundle is not for this computer"
+			r.e.say("%s", r.rep.Reason)
+			return true, nil
+		}
+	}
+	if l.Goal != nil {
+		met, err := r.ev.Eval(l.Goal)
+		if err != nil {
+			return true, fmt.Errorf("checking the goal (%s): %w", l.Goal, err)
+		}
+		r.goalBefore = &met
+	}
+	if r.goalBefore != nil && *r.goalBefore {
+		if !r.opt.Force {
+			r.rep.Outcome = payload.ReportNotNeeded
+			r.rep.Reason = fmt.Sprintf("the goal already holds (%s): nothing was changed (runner run --force runs the steps anyway)", l.Goal)
+			r.gateSkip = "not needed: the goal already holds"
+			r.goalAfter = r.goalBefore
+			r.e.say("%s", r.rep.Reason)
+			return true, nil
+		}
+		r.notef("the goal already held (%s); the steps run anyway (--force)", l.Goal)
+	}
+	r.j.Gated, r.j.GoalBefore = true, r.goalBefore
+	return false, r.save()
+}
+
+// describeComputer says what this computer is, in the terms requires
+// uses: "Windows 5.2 x64 (Service Pack 2); recorded: none".
+func (r *run) describeComputer() string {
+	s := "of unknown Windows version"
+	if info, err := r.e.Sys.OSVersion(); err == nil {
+		s = fmt.Sprintf("Windows %d.%d %s", info.Major, info.Minor, info.Arch)
+		if info.ServicePack != "" {
+			s += " (" + info.ServicePack + ")"
+		}
+	}
+	if r.j.FactsRecorded {
+		s += "; recorded: " + DescribeFacts(r.j.Facts)
+	}
+	return s
+}
+
+// finishIfGoalMet ends the run after a finish_if_goal_met step when the
+// goal holds: every later step is skipped, in one journal write. The goal
+// is checked once per step (a later run must not credit this step with
+// what later steps did), and not while the step awaits a restart.
+func (r *run) finishIfGoalMet(i int, st payload.LockStep, js *JournalStep) (stop bool, err error) {
+	l := r.b.Lock
+	if !st.FinishIfGoalMet || l.Goal == nil || js.GoalChecked || !js.finished() || js.Status == payload.StatusRebootRequired {
+		return false, nil
+	}
+	met, err := r.ev.Eval(l.Goal)
+	if err != nil {
+		return true, fmt.Errorf("checking the goal after step %s: %w", st.ID, err)
+	}
+	js.GoalChecked = true
+	if !met {
+		r.e.say("    the goal does not hold yet (%s): the run goes on", l.Goal)
+		return false, r.save()
+	}
+	reason := "the goal was met after step " + st.ID
+	for _, later := range l.Steps[i+1:] {
+		ljs := r.j.step(later.ID)
+		*ljs = JournalStep{ID: later.ID, State: StateDone, Status: payload.StatusSkipped, Reason: reason, Finished: r.e.now(),
+			Attempts: ljs.Attempts, Interrupted: ljs.Interrupted, Failures: ljs.Failures}
+	}
+	r.e.say("the goal holds after step %s (%s): the remaining steps are skipped", st.ID, l.Goal)
+	return true, r.save()
 }
 
 // stepName is "id: title", or the id alone when the step has no title.
@@ -525,11 +661,11 @@ func (r *run) step(ctx context.Context, i int, st payload.LockStep, js *JournalS
 		if errors.As(err, &es) || errors.Is(err, context.Canceled) {
 			return true, err
 		}
-		return true, r.fail(js, err.Error())
+		return r.failStep(st, js, err.Error())
 	}
 	js.ExitCode, js.Outcome, js.Log = &code, res.Outcome, logPath
 	if !res.Outcome.Succeeded() {
-		return true, r.fail(js, explain(code, res.Text, logPath))
+		return r.failStep(st, js, explain(code, res.Text, logPath))
 	}
 	reason := fmt.Sprintf("exit code %s: %s", payload.CodeString(code), res.Outcome)
 	wantsReboot := res.Outcome == payload.OutcomeReboot || res.Outcome == payload.OutcomeRebootInitiated
@@ -625,6 +761,17 @@ func explain(code uint32, text, logPath string) string {
 		s += "; log: " + logPath
 	}
 	return s
+}
+
+// failStep records a program's failure: it ends the run, unless the step
+// tolerates it (on_failure: continue).
+func (r *run) failStep(st payload.LockStep, js *JournalStep, reason string) (stop bool, err error) {
+	if st.OnFailure != payload.OnFailureContinue {
+		return true, r.fail(js, reason)
+	}
+	js.Tolerated = true
+	r.e.say("    (tolerated: on_failure is continue, so the run goes on)")
+	return false, r.done(js, payload.StatusFailed, reason)
 }
 
 func (r *run) fail(js *JournalStep, reason string) error {
@@ -764,7 +911,9 @@ func (r *run) start(ctx context.Context, st payload.LockStep, program, app, cmdl
 	}
 	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	stopBeat := r.heartbeat(st, timeout)
 	code, err := r.e.Sys.Exec(tctx, ExecSpec{App: app, CmdLine: cmdline, Dir: work, Started: started})
+	stopBeat()
 	switch {
 	case err == nil:
 		return code, nil
@@ -774,6 +923,57 @@ func (r *run) start(ctx context.Context, st payload.LockStep, program, app, cmdl
 		return 0, fmt.Errorf("did not finish within %s; the runner stopped it and its child processes", timeout)
 	}
 	return 0, fmt.Errorf("could not run %s: %w", app, err)
+}
+
+// heartbeat says, while a program runs, that it is alive: its elapsed
+// time against its timeout, in the console title and as a log line, every
+// Engine.Heartbeat. A long installer (.NET 3.5 SP1 on an old XP machine)
+// is otherwise silent for an hour, and a technician takes that for a hang
+// and cuts the power. The returned func stops it and waits for it.
+func (r *run) heartbeat(st payload.LockStep, timeout time.Duration) (stop func()) {
+	e := r.e
+	every := orDefault(e.Heartbeat, DefaultHeartbeat)
+	begin := e.clock().Now()
+	title := func(elapsed time.Duration) {
+		if e.Title != nil {
+			e.Title(fmt.Sprintf("%s: %s running, %s of %s", payload.Product, st.ID, formatMinutes(elapsed), formatMinutes(timeout)))
+		}
+	}
+	title(0)
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				elapsed := e.clock().Now().Sub(begin)
+				title(elapsed)
+				e.say("    still running %s: %s elapsed of its %s timeout", st.ID, formatMinutes(elapsed), formatMinutes(timeout))
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
+		if e.Title != nil {
+			e.Title(payload.Product)
+		}
+	}
+}
+
+// formatMinutes shows a duration to the second, without a trailing 0s:
+// "12m5s", "1h0m", "30m".
+func formatMinutes(d time.Duration) string {
+	d = d.Round(time.Second)
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	return s
 }
 
 // reboot registers the run after the restart and restarts when allowed.
@@ -813,7 +1013,26 @@ func (r *run) finish(runErr error) (*payload.Report, error) {
 	}
 	r.rep.Steps = reportSteps(r.b.Lock, r.j)
 	r.outcomeFromJournal()
-	if r.rep.Outcome == payload.ReportSuccess || r.rep.Outcome == payload.ReportFailed {
+	r.finalGoal()
+	if r.gateSkip != "" {
+		for i := range r.rep.Steps {
+			if s := &r.rep.Steps[i]; s.Status == payload.StatusNotRun {
+				s.Status, s.Reason = payload.StatusSkipped, r.gateSkip
+			}
+		}
+		// Nothing changed: the next run starts afresh and records again.
+		fresh := &Journal{Version: journalVersion, Bundle: r.j.Bundle, Origin: r.j.Origin, Created: r.j.Created, Facts: []string{}}
+		r.j, fresh = fresh, r.j
+		if err := r.save(); err != nil {
+			return nil, err
+		}
+		r.rep.Facts = fresh.Facts
+	}
+	if g := r.b.Lock.Goal; g != nil && r.goalBefore != nil {
+		r.rep.Goal = &payload.ReportGoal{Text: g.String(), Before: *r.goalBefore, After: r.goalAfter}
+	}
+	switch r.rep.Outcome {
+	case payload.ReportSuccess, payload.ReportFailed, payload.ReportRefused, payload.ReportNotNeeded:
 		// Nothing to continue: a stale entry must not start the runner at
 		// the next logon.
 		_ = r.e.Sys.SetRunOnce(runOnceName(r.b.Lock.Bundle), "")
@@ -822,7 +1041,9 @@ func (r *run) finish(runErr error) (*payload.Report, error) {
 		r.rep.Reason = strings.TrimPrefix(r.rep.Reason+"; "+strings.Join(r.note, "; "), "; ")
 	}
 	r.rep.Finished = r.e.now()
-	r.rep.Facts = r.j.Facts
+	if r.gateSkip == "" {
+		r.rep.Facts = r.j.Facts
+	}
 	r.writeReport()
 	if r.restart {
 		r.e.say("restarting the computer; the runner continues after the restart")
@@ -837,11 +1058,12 @@ func (r *run) finish(runErr error) (*payload.Report, error) {
 // run is never a success while a step is failed, not run, or waiting for
 // a restart.
 func (r *run) outcomeFromJournal() {
-	if r.rep.Outcome == payload.ReportFailed {
+	switch r.rep.Outcome {
+	case payload.ReportFailed, payload.ReportRefused, payload.ReportNotNeeded:
 		return
 	}
 	for _, s := range r.rep.Steps {
-		if s.Status == payload.StatusFailed {
+		if s.Status == payload.StatusFailed && !s.Tolerated {
 			r.rep.Outcome, r.rep.Reason = payload.ReportFailed, fmt.Sprintf("step %s failed: %s", s.ID, s.Reason)
 			return
 		}
@@ -860,6 +1082,24 @@ func (r *run) outcomeFromJournal() {
 		}
 	}
 	r.rep.Outcome = payload.ReportSuccess
+}
+
+// finalGoal lets the goal decide a run that is final: every step ran (or
+// was skipped), and none failed or waits for a restart.
+func (r *run) finalGoal() {
+	g := r.b.Lock.Goal
+	if g == nil || r.rep.Outcome != payload.ReportSuccess {
+		return
+	}
+	met, err := r.ev.Eval(g)
+	if err != nil {
+		r.rep.Outcome, r.rep.Reason = payload.ReportFailed, fmt.Sprintf("every step ran, but the goal could not be checked: %v", err)
+		return
+	}
+	r.goalAfter = &met
+	if !met {
+		r.rep.Outcome, r.rep.Reason = payload.ReportFailed, fmt.Sprintf("every step ran, but %s does not hold", g)
+	}
 }
 
 func reportSteps(l *payload.Lock, j *Journal) []payload.ReportStep {
@@ -881,6 +1121,7 @@ func reportSteps(l *payload.Lock, j *Journal) []payload.ReportStep {
 				rs.ExitHex = fmt.Sprintf("0x%X", *js.ExitCode)
 			}
 			rs.Log = js.Log
+			rs.Tolerated = js.Tolerated && js.Status == payload.StatusFailed
 			if js.Interrupted > 0 {
 				rs.Reason = strings.TrimPrefix(rs.Reason+fmt.Sprintf("; run again after %d interrupted run(s)", js.Interrupted), "; ")
 			}
@@ -904,23 +1145,23 @@ func (r *run) writeReport() {
 	if origin == "" {
 		return
 	}
-	// Only into the same bundle: after a restart the drive letter may name
-	// another stick, or nothing. Never create the folder if it is gone.
-	if lock, err := os.ReadFile(filepath.Join(origin, payload.LockName)); err != nil || !bytes.Equal(lock, r.b.raw) {
+	// Only into the same bundle, and through no link (writeIntoBundle).
+	// Never create the bundle folder if it is gone.
+	files := map[string][]byte{}
+	data, err := reportJSON(&r.rep)
+	if err != nil {
+		r.e.say("note: could not write the report into the bundle folder (%v); it is in %s", err, r.p.Report)
+		return
+	}
+	files[payload.ReportName] = data
+	if log, err := os.ReadFile(r.p.Log); err == nil {
+		files["runner.log"] = log
+	}
+	switch err := writeIntoBundle(origin, r.b.raw, r.rep.Computer, files); {
+	case errors.Is(err, errOtherBundle) || errors.Is(err, fs.ErrNotExist):
 		r.e.say("note: the bundle folder %s is not there any more (or holds another bundle); the report is in %s", origin, r.p.Report)
-		return
-	}
-	dir := filepath.Join(origin, payload.ReportsDir, reportFolder(r.rep.Computer))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	case err != nil:
 		r.e.say("note: could not write the report into the bundle folder (%v); it is in %s", err, r.p.Report)
-		return
-	}
-	if err := writeReport(filepath.Join(dir, payload.ReportName), &r.rep); err != nil {
-		r.e.say("note: could not write the report into the bundle folder (%v); it is in %s", err, r.p.Report)
-		return
-	}
-	if data, err := os.ReadFile(r.p.Log); err == nil {
-		_ = writeFileAtomic(filepath.Join(dir, "runner.log"), data)
 	}
 }
 

@@ -55,7 +55,7 @@ func TestRunConditionsAndOrder(t *testing.T) {
 	if !strings.Contains(rep.Steps[3].Reason, `HKLM\SOFTWARE\Fix\Done equals 1 (32-bit view)`) {
 		t.Errorf("skip reason %q", rep.Steps[3].Reason)
 	}
-	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	p, _ := e.PathsFor(bundleID(t, dir))
 	wantCmds := []string{
 		`"` + filepath.Join(p.Bundle, "payloads", "a", "a.exe") + `"`,
 		`"` + filepath.Join(p.Bundle, "payloads", "b", "b.exe") + `"`,
@@ -194,7 +194,7 @@ func TestFailureMSIExplainsLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	p, _ := e.PathsFor(bundleID(t, dir))
 	want := "1603 (0x643): fatal error during installation; read the installer's log; log: " + filepath.Join(p.Logs, "fixit.log")
 	if rep.Steps[0].Reason != want {
 		t.Errorf("reason\n got %q\nwant %q", rep.Steps[0].Reason, want)
@@ -233,7 +233,7 @@ func TestRetry(t *testing.T) {
 			t.Errorf("working folders %v", sys.dirs)
 		}
 		var j Journal
-		p, _ := e.PathsFor("test-bundle-1a2b3c")
+		p, _ := e.PathsFor(bundleID(t, dir))
 		readJSON(t, p.Journal, &j)
 		if j.Steps[0].Attempts != 4 {
 			t.Errorf("attempts %d", j.Steps[0].Attempts)
@@ -284,17 +284,13 @@ func TestRebootResume(t *testing.T) {
 	sys := newFakeSys(t)
 	sys.programs["one.exe"] = exitWith(3010)
 	e, _, _ := newEngine(t, sys)
-	e.Self = filepath.Join(t.TempDir(), "runner.exe")
-	if err := os.WriteFile(e.Self, []byte("RUNNER"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	asked := ""
 	rep, err := openRun(t, e, dir, RunOptions{Confirm: func(q string) bool { asked = q; return true }})
 	if err != nil || rep.Outcome != "reboot-required" {
 		t.Fatalf("%v %s", err, rep.Outcome)
 	}
-	p, _ := e.PathsFor("test-bundle-1a2b3c")
-	cmd := sys.runOnce["fixstick-test-bundle-1a2b3c"]
+	p, _ := e.PathsFor(bundleID(t, dir))
+	cmd := sys.runOnce[runOnceName(bundleID(t, dir))]
 	want := fmt.Sprintf(`"%s" run --yes --after-reboot --bundle "%s"`, p.Runner, p.Bundle)
 	if cmd != want || asked == "" || sys.reboots != 1 {
 		t.Fatalf("RunOnce %q (want %q), asked %q, rebooted %d", cmd, want, asked, sys.reboots)
@@ -314,7 +310,7 @@ func TestRebootResume(t *testing.T) {
 	// The RunOnce entry runs the private copy after the restart.
 	sys.pending = nil
 	sys.restart()
-	delete(sys.runOnce, "fixstick-test-bundle-1a2b3c")
+	delete(sys.runOnce, runOnceName(bundleID(t, dir)))
 	rep, err = openRun(t, e, p.Bundle, RunOptions{AfterReboot: true})
 	if err != nil || rep.Outcome != "success" {
 		t.Fatalf("%v %s %s", err, rep.Outcome, rep.Reason)
@@ -340,7 +336,7 @@ func TestRebootLoopBound(t *testing.T) {
 	sys := newFakeSys(t)
 	e, _, _ := newEngine(t, sys)
 	e.MaxReboots = 3
-	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	p, _ := e.PathsFor(bundleID(t, dir))
 	var rep *payload.Report
 	for i := 0; i < 5; i++ {
 		// Someone keeps resetting the step (like an installer that keeps
@@ -403,7 +399,7 @@ func TestJournalCrashPoints(t *testing.T) {
 		for k, v := range sys.runs {
 			before[k] = v
 		}
-		j, _ := LoadJournal(filepath.Join(sys.root, "ProgramData", "fixstick", "test-bundle-1a2b3c", JournalName))
+		j, _ := LoadJournal(filepath.Join(sys.root, "ProgramData", "fixstick", bundleID(t, dir), JournalName))
 		done := map[string]bool{}
 		if j != nil {
 			for _, s := range j.Steps {
@@ -445,7 +441,7 @@ func TestRefuseTamperedPrivateCopy(t *testing.T) {
 	dir := twoStepBundle(t)
 	sys := newFakeSys(t)
 	e, _, _ := newEngine(t, sys)
-	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	p, _ := e.PathsFor(bundleID(t, dir))
 	// step one swaps step two's private copy
 	sys.programs["one.exe"] = func(context.Context, ExecSpec) (uint32, error) {
 		return 0, os.WriteFile(filepath.Join(p.Bundle, "payloads", "two", "two.exe"), []byte("X"), 0o600)
@@ -511,7 +507,7 @@ func TestExtraFilesNoted(t *testing.T) {
 	if err != nil || rep.Outcome != "success" || !strings.Contains(rep.Reason, "payloads/one/setup.bat") {
 		t.Fatalf("%v %s %q", err, rep.Outcome, rep.Reason)
 	}
-	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	p, _ := e.PathsFor(bundleID(t, dir))
 	if _, err := os.Stat(filepath.Join(p.Bundle, "payloads", "one", "setup.bat")); err == nil {
 		t.Errorf("an unlisted file was copied into the private folder")
 	}
@@ -565,11 +561,11 @@ func TestDamagedJournal(t *testing.T) {
 	dir := oneStepBundle(t)
 	sys := newFakeSys(t)
 	e, _, _ := newEngine(t, sys)
-	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	p, _ := e.PathsFor(bundleID(t, dir))
 	if err := os.MkdirAll(p.Root, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(p.Journal, []byte(`{"journal": 1, "bundle": "test-bundle-1a2b3c", "steps": [`), 0o600); err != nil {
+	if err := os.WriteFile(p.Journal, []byte(`{"journal": 1, "bundle": "`+bundleID(t, dir)+`", "steps": [`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	b, err := e.Open(dir)
@@ -586,7 +582,7 @@ func TestOneRunnerAtATime(t *testing.T) {
 	dir := oneStepBundle(t)
 	sys := newFakeSys(t)
 	e, _, _ := newEngine(t, sys)
-	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	p, _ := e.PathsFor(bundleID(t, dir))
 	// a second runner starts while the first runs step one
 	var second error
 	sys.programs["one.exe"] = func(context.Context, ExecSpec) (uint32, error) {
@@ -645,8 +641,21 @@ func TestPrivateLockIsTheCheckedOne(t *testing.T) {
 	if _, err := e.Run(context.Background(), b, RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	p, _ := e.PathsFor(b.Lock.Bundle)
 	if got, _ := os.ReadFile(filepath.Join(p.Bundle, payload.LockName)); string(got) != string(checked) {
 		t.Errorf("the private lock is not the one checked:\n%s", got)
+	}
+}
+
+// The command RunOnce starts holds the bundle id twice; Windows ignores
+// RunOnce commands of MAX_PATH (260) characters or more. For the longest
+// bundle id, with --reboot, under the usual %ProgramData%, it fits (the
+// Wine test runs such a bundle through a restart).
+func TestResumeCommandOfLongestID(t *testing.T) {
+	id := strings.Repeat("a", payload.MaxBundleIDLen)
+	root := `C:\ProgramData\fixstick\` + id
+	r := &run{p: Paths{Runner: root + `\runner.exe`, Bundle: root + `\b`}, opt: RunOptions{Reboot: true}}
+	if n := len(r.resumeCommand()); n >= 260 {
+		t.Errorf("the resume command of the longest bundle id is %d characters: %s", n, r.resumeCommand())
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -237,9 +238,19 @@ func twoStepBundle(t *testing.T) string {
 // writeBundle writes files and a lock listing them, with the given steps.
 func writeBundle(t *testing.T, steps []payload.LockStep, files ...bundleFile) string {
 	t.Helper()
+	return writeLockBundle(t, payload.Lock{Steps: steps}, files...)
+}
+
+// writeLockBundle writes files and a lock listing them; l gives the steps,
+// and requires and goal.
+func writeLockBundle(t *testing.T, l payload.Lock, files ...bundleFile) string {
+	t.Helper()
 	dir := t.TempDir()
-	l := payload.Lock{Version: payload.LockVersion, Bundle: "test-bundle-1a2b3c", Title: "Test bundle",
-		Builder: "test", Created: "2026-01-01T00:00:00Z", Steps: steps}
+	l.Version, l.Title, l.Manifest, l.Builder, l.Created = payload.LockVersion, "Test bundle", payload.LockManifest{ID: "test-bundle"}, "test", "2026-01-01T00:00:00Z"
+	// Every bundle carries its runner, which the run copies for RunOnce.
+	if !slices.ContainsFunc(files, func(f bundleFile) bool { return f.path == payload.RunnerAMD64 }) {
+		files = append(files, bundleFile{payload.RunnerAMD64, "RUNNER"})
+	}
 	for _, f := range files {
 		name := filepath.Join(dir, filepath.FromSlash(f.path))
 		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
@@ -252,14 +263,27 @@ func writeBundle(t *testing.T, steps []payload.LockStep, files ...bundleFile) st
 		l.Files = append(l.Files, payload.LockFile{Path: f.path, SHA256: hex.EncodeToString(sum[:]), Size: int64(len(f.content))})
 	}
 	sort.Slice(l.Files, func(i, j int) bool { return l.Files[i].Path < l.Files[j].Path })
-	data, err := json.MarshalIndent(l, "", "  ")
+	writeLock(t, dir, &l)
+	return dir
+}
+
+// writeLock writes l into dir as the builder does: with its bundle id, in
+// canonical form.
+func writeLock(t *testing.T, dir string, l *payload.Lock) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, payload.LockName), canonical(t, l), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// bundleID is the bundle id of the lock writeBundle wrote into dir.
+func bundleID(t *testing.T, dir string) string {
+	t.Helper()
+	l, err := ReadLock(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, payload.LockName), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return l.Bundle
 }
 
 func exeStep(id, program string) payload.LockStep {

@@ -44,9 +44,14 @@ type Journal struct {
 	// RestartAsked is when that step asked, and BootTime when Windows had
 	// started then (RFC 3339, UTC): a run that finds the same boot time
 	// knows the computer has not restarted yet.
-	RestartAsked string        `json:"restart_asked,omitempty"`
-	BootTime     string        `json:"boot_time,omitempty"`
-	Steps        []JournalStep `json:"steps"`
+	RestartAsked string `json:"restart_asked,omitempty"`
+	BootTime     string `json:"boot_time,omitempty"`
+	// Gated is set once the bundle's requires and goal were checked at the
+	// start of a fresh run and the run went on; GoalBefore is whether the
+	// goal held then (nil without a goal).
+	Gated      bool          `json:"gated,omitempty"`
+	GoalBefore *bool         `json:"goal_before,omitempty"`
+	Steps      []JournalStep `json:"steps"`
 }
 
 // Journal step states.
@@ -73,6 +78,19 @@ type JournalStep struct {
 	// Failures counts the earlier runs in which this step failed: a failed
 	// step runs again on the next run.
 	Failures int `json:"failures,omitempty"`
+	// Tolerated marks a failure that did not stop the run (on_failure:
+	// continue): the step is finished, and never runs again.
+	Tolerated bool `json:"tolerated,omitempty"`
+	// GoalChecked is set once the goal was evaluated after this step
+	// (finish_if_goal_met), so that a later run does not credit this step
+	// with what later steps did.
+	GoalChecked bool `json:"goal_checked,omitempty"`
+}
+
+// finished reports whether a step has ended for good: done, and not a
+// failure that must run again.
+func (js *JournalStep) finished() bool {
+	return js.State == StateDone && (js.Status != payload.StatusFailed || js.Tolerated)
 }
 
 // LoadJournal reads a journal; a missing file gives (nil, nil).

@@ -8,11 +8,16 @@ import (
 	"fixstick/payload"
 )
 
-// FactFound is one fact and the registry views that hold its evidence.
+// FactFound is one fact and where its evidence is: the registry views,
+// and the files (payload.NetFxFileRules).
 type FactFound struct {
 	payload.Fact
-	Views []int // 64, 32; empty: not installed
+	Views []int    // 64, 32
+	Files []string // as the rule writes them (%SystemRoot%\...)
 }
+
+// Installed reports whether any evidence was found.
+func (f FactFound) Installed() bool { return len(f.Views) > 0 || len(f.Files) > 0 }
 
 // DetectNetFxDetail checks every netfx fact against payload.NetFxRules in
 // both registry views: a 32-bit installer on a 64-bit Windows may have
@@ -42,6 +47,16 @@ func DetectNetFxDetail(sys System) ([]FactFound, error) {
 		if !known {
 			return nil, fmt.Errorf("detect netfx: no registry rule for fact %s", f.Name)
 		}
+		for _, r := range payload.NetFxFileRules() {
+			if r.Fact != f.Name {
+				continue
+			}
+			// A file that exists but cannot be read counts: reinstalling
+			// a version that was there is the safe mistake.
+			if _, err := sys.FileVersion(sys.ExpandEnv(r.Path)); !errors.Is(err, ErrNotFound) {
+				ff.Files = append(ff.Files, r.Path)
+			}
+		}
 		found = append(found, ff)
 	}
 	return found, nil
@@ -56,7 +71,7 @@ func DetectNetFx(sys System) ([]string, error) {
 	}
 	facts := []string{}
 	for _, f := range found {
-		if len(f.Views) > 0 {
+		if f.Installed() {
 			facts = append(facts, f.Name)
 		}
 	}

@@ -32,3 +32,18 @@ func TestDetectNetFx(t *testing.T) {
 		t.Errorf("describe %q", got)
 	}
 }
+
+// A damaged .NET 1.1 whose registry key is gone is still found by its
+// runtime DLL, so the cleanup does not remove it for good.
+func TestDetectNetFx11ByFile(t *testing.T) {
+	sys := newFakeSys(t)
+	sys.files[`C:\Windows\Microsoft.NET\Framework\v1.1.4322\mscorwks.dll`] = "1.1.4322.2443"
+	facts, err := DetectNetFx(sys)
+	if err != nil || strings.Join(facts, " ") != "netfx11" {
+		t.Fatalf("facts %v, %v", facts, err)
+	}
+	found, _ := DetectNetFxDetail(sys)
+	if f := found[1]; f.Name != "netfx11" || len(f.Views) != 0 || len(f.Files) != 1 || !f.Installed() {
+		t.Errorf("netfx11 found %+v", f)
+	}
+}

@@ -33,7 +33,7 @@ func (e *Engine) Plan(b *Bundle) (items []PlanItem, facts []string, err error) {
 		it := PlanItem{Step: st, Action: "run"}
 		js := j.find(st.ID)
 		switch {
-		case js != nil && js.State == StateDone && js.Status != payload.StatusFailed:
+		case js != nil && js.finished():
 			it.Action, it.Reason = "done", js.Status+prefixed(": ", js.Reason)
 		case st.Skip != "":
 			it.Action, it.Reason = "skip", st.Skip
@@ -89,6 +89,12 @@ func PrintPlan(w io.Writer, b *Bundle, items []PlanItem, pending []string) {
 	}
 	if len(pending) > 0 {
 		fmt.Fprintf(w, "Note: Windows reports a pending restart (%v); installers may fail until you restart.\n", pending)
+	}
+	if r := b.Lock.Requires; r != nil {
+		fmt.Fprintf(w, "For: only where %s (otherwise nothing changes).\n", r)
+	}
+	if g := b.Lock.Goal; g != nil {
+		fmt.Fprintf(w, "Goal: %s (when it already holds, nothing changes; --force runs anyway).\n", g)
 	}
 	fmt.Fprintln(w, "Steps on this computer:")
 	for i, it := range items {

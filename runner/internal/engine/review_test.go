@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -39,7 +41,7 @@ func TestFailedStepRunsAgain(t *testing.T) {
 		t.Errorf("runs %v; step reason %q; reason %q", sys.runs, rep.Steps[0].Reason, rep.Reason)
 	}
 	var j Journal
-	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	p, _ := e.PathsFor(bundleID(t, dir))
 	readJSON(t, p.Journal, &j)
 	if j.Steps[0].Attempts != 3 || j.Steps[0].Failures != 2 {
 		t.Errorf("journal %+v", j.Steps[0])
@@ -78,7 +80,7 @@ func TestPrivateCopyHoldsOnlyTheLock(t *testing.T) {
 	dir := twoStepBundle(t)
 	sys := newFakeSys(t)
 	e, _, _ := newEngine(t, sys)
-	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	p, _ := e.PathsFor(bundleID(t, dir))
 	plant := func(rel string) string {
 		name := filepath.Join(p.Bundle, filepath.FromSlash(rel))
 		if err := os.MkdirAll(filepath.Dir(name), 0o700); err != nil {
@@ -134,11 +136,11 @@ func TestUntrustedPrivateFolderMovedAside(t *testing.T) {
 	dir := oneStepBundle(t)
 	sys := newFakeSys(t)
 	e, _, _ := newEngine(t, sys)
-	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	p, _ := e.PathsFor(bundleID(t, dir))
 	if err := os.MkdirAll(p.Root, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	planted := `{"journal": 1, "bundle": "test-bundle-1a2b3c", "created": "x", "facts": [], "facts_recorded": false, "reboots": 0,
+	planted := `{"journal": 1, "bundle": "` + bundleID(t, dir) + `", "created": "x", "facts": [], "facts_recorded": false, "reboots": 0,
 	  "steps": [{"id": "one", "state": "done", "status": "succeeded"}]}`
 	if err := os.WriteFile(p.Journal, []byte(planted), 0o666); err != nil {
 		t.Fatal(err)
@@ -161,7 +163,7 @@ func TestReportOrigin(t *testing.T) {
 	sys := newFakeSys(t)
 	sys.programs["one.exe"] = exitWith(1603)
 	e, _, _ := newEngine(t, sys)
-	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	p, _ := e.PathsFor(bundleID(t, dir))
 	if _, err := openRun(t, e, dir, RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -250,11 +252,11 @@ func TestNoRestartYet(t *testing.T) {
 	sys := newFakeSys(t)
 	sys.programs["one.exe"] = exitWith(3010)
 	e, out, _ := newEngine(t, sys)
-	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	p, _ := e.PathsFor(bundleID(t, dir))
 	if _, err := openRun(t, e, dir, RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	delete(sys.runOnce, "fixstick-test-bundle-1a2b3c") // Windows deletes it before running it
+	delete(sys.runOnce, runOnceName(bundleID(t, dir))) // Windows deletes it before running it
 	out.Reset()
 	rep, err := openRun(t, e, p.Bundle, RunOptions{AfterReboot: true})
 	if err != nil || rep.Outcome != payload.ReportRebootRequired || sys.runs["two.exe"] != 0 {
@@ -263,7 +265,7 @@ func TestNoRestartYet(t *testing.T) {
 	if !strings.Contains(rep.Reason, "the computer has not restarted since") || strings.Contains(out.String(), "continuing after the restart") {
 		t.Errorf("reason %q; output:\n%s", rep.Reason, out)
 	}
-	if sys.runOnce["fixstick-test-bundle-1a2b3c"] == "" {
+	if sys.runOnce[runOnceName(bundleID(t, dir))] == "" {
 		t.Errorf("the entry that continues after the restart was not registered again")
 	}
 	rep, err = openRun(t, e, dir, RunOptions{WithoutRestart: true})
@@ -281,12 +283,12 @@ func TestRunOnceBeforeEachProgram(t *testing.T) {
 	dir := twoStepBundle(t)
 	sys := newFakeSys(t)
 	e, _, _ := newEngine(t, sys)
-	p, _ := e.PathsFor("test-bundle-1a2b3c")
+	p, _ := e.PathsFor(bundleID(t, dir))
 	want := `"` + p.Runner + `" run --yes --after-reboot --bundle "` + p.Bundle + `" --reboot`
 	var seen []string
 	for _, n := range []string{"one.exe", "two.exe"} {
 		sys.programs[n] = func(context.Context, ExecSpec) (uint32, error) {
-			seen = append(seen, sys.runOnce["fixstick-test-bundle-1a2b3c"])
+			seen = append(seen, sys.runOnce[runOnceName(bundleID(t, dir))])
 			return 0, nil
 		}
 	}
@@ -368,7 +370,8 @@ func TestOSConditionBuild(t *testing.T) {
 	for _, bad := range []string{"10", "10.0.1.2", "10..0", "10.x", "+10.0"} {
 		l := validLock()
 		l.Steps[0].When = &payload.Condition{Not: &payload.Condition{OS: &payload.OSCond{Min: bad}}}
-		if err := checkLock(&l); err == nil || !strings.Contains(err.Error(), "major.minor") && !strings.Contains(err.Error(), "numbers separated by dots") {
+		data := canonical(t, &l)
+		if _, err := ParseLock(data); err == nil || !strings.Contains(err.Error(), "major.minor") && !strings.Contains(err.Error(), "numbers separated by dots") {
 			t.Errorf("os min %q: %v", bad, err)
 		}
 	}
@@ -436,5 +439,135 @@ func TestInterruptedByTheUser(t *testing.T) {
 	rep, err := e.Run(ctx, b, RunOptions{})
 	if err == nil || rep == nil || rep.Outcome != payload.ReportFailed || !strings.HasPrefix(rep.Reason, "interrupted by the user") {
 		t.Fatalf("%v; %+v", err, rep)
+	}
+}
+
+// After a restart the elevated runner writes its report into the bundle
+// folder the first run came from. Someone may have prepared that folder
+// (a swapped stick, or a bundle unpacked to a local folder; the lock is
+// public) with reports\ or the folder itself a link (on Windows a
+// junction) into any folder: the runner must write nothing through it.
+// Symbolic links stand in for junctions here; Wine 8 cannot make a
+// junction (FSCTL_SET_REPARSE_POINT: "Request not supported").
+func TestReportWriteBackFollowsNoLink(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		plant func(t *testing.T, dir, victim string)
+	}{
+		{"reports is a link", func(t *testing.T, dir, victim string) {
+			if err := os.RemoveAll(filepath.Join(dir, "reports")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(victim, filepath.Join(dir, "reports")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"the computer's folder is a link", func(t *testing.T, dir, victim string) {
+			if err := os.RemoveAll(filepath.Join(dir, "reports", "PC-17")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(victim, filepath.Join(dir, "reports", "PC-17")); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"the bundle folder is a link to a prepared one", func(t *testing.T, dir, victim string) {
+			prepared := filepath.Join(t.TempDir(), "prepared")
+			if err := os.Rename(dir, prepared); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.RemoveAll(filepath.Join(prepared, "reports")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(victim, filepath.Join(prepared, "reports")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(prepared, dir); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := twoStepBundle(t)
+			sys := newFakeSys(t)
+			sys.programs["one.exe"] = exitWith(3010)
+			e, out, _ := newEngine(t, sys)
+			p, _ := e.PathsFor(bundleID(t, dir))
+			if rep, err := openRun(t, e, dir, RunOptions{}); err != nil || rep.Outcome != payload.ReportRebootRequired {
+				t.Fatalf("first run: %v %+v", err, rep)
+			}
+			victim := filepath.Join(t.TempDir(), "System32")
+			if err := os.Mkdir(victim, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			tc.plant(t, dir, victim)
+			sys.restart()
+			rep, err := openRun(t, e, p.Bundle, RunOptions{AfterReboot: true})
+			if err != nil || rep.Outcome != payload.ReportSuccess {
+				t.Fatalf("after the restart: %v %+v", err, rep)
+			}
+			ents, _ := os.ReadDir(victim)
+			for _, e := range ents {
+				t.Errorf("written through the link: %s", e.Name())
+			}
+			if !strings.Contains(out.String(), "is a link or a junction") && !strings.Contains(out.String(), "not there any more") {
+				t.Errorf("the runner did not say why the report is not on the stick:\n%s", out.String())
+			}
+			var r payload.Report
+			readJSON(t, p.Report, &r)
+			if r.Outcome != payload.ReportSuccess {
+				t.Errorf("private report: %s", r.Outcome)
+			}
+		})
+	}
+}
+
+// RunOnce starts the private copy of the runner after a restart, as
+// administrator: it must be the lock's runner, verified, never the bytes
+// of whatever program is running (a runner started from elsewhere with
+// --bundle, or a stick's runner.exe swapped after the check). A bundle
+// whose lock lists no runner runs nothing.
+func TestRunnerCopyIsTheLocksRunner(t *testing.T) {
+	dir := oneStepBundle(t)
+	sys := newFakeSys(t)
+	e, _, _ := newEngine(t, sys)
+	b, err := e.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// the stick's runner.exe changes after the check
+	if err := os.WriteFile(filepath.Join(dir, payload.RunnerAMD64), []byte("EVIL"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.Run(context.Background(), b, RunOptions{})
+	if err == nil || rep.Outcome != payload.ReportFailed || sys.runs["one.exe"] != 0 {
+		t.Fatalf("a changed runner.exe: %v %+v, one ran %d", err, rep, sys.runs["one.exe"])
+	}
+	p, _ := e.PathsFor(b.Lock.Bundle)
+	if data, err := os.ReadFile(p.Runner); err == nil {
+		t.Errorf("the private runner holds %q", data)
+	}
+
+	// the lock's runner, from the stick unchanged: that is what RunOnce gets
+	if err := os.WriteFile(filepath.Join(dir, payload.RunnerAMD64), []byte("RUNNER"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := openRun(t, e, dir, RunOptions{}); err != nil || rep.Outcome != payload.ReportSuccess {
+		t.Fatalf("%v %+v", err, rep)
+	}
+	if data, err := os.ReadFile(p.Runner); err != nil || string(data) != "RUNNER" {
+		t.Errorf("the private runner holds %q, %v", data, err)
+	}
+
+	// a lock that lists no runner for this architecture
+	l := validLock()
+	dir = t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "payloads", "a"), 0o755)
+	os.WriteFile(filepath.Join(dir, "payloads", "a", "a.exe"), []byte("a"), 0o644)
+	sum := sha256.Sum256([]byte("a"))
+	l.Files[0].SHA256 = hex.EncodeToString(sum[:])
+	writeLock(t, dir, &l)
+	rep, err = openRun(t, e, dir, RunOptions{})
+	if err == nil || !strings.Contains(rep.Reason, "the lock lists no runner.exe") || sys.runs["a.exe"] != 0 {
+		t.Fatalf("no runner in the lock: %v %+v", err, rep)
 	}
 }

@@ -43,7 +43,7 @@ func signBundle(t *testing.T, dir string, k signature.SecretKey) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, signature.LockSigName), sig, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, payload.LockSigName), sig, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -70,7 +70,7 @@ func TestOpenSignature(t *testing.T) {
 		}, "the signature does not match"},
 		{"signature changed", func(dir string) {
 			signBundle(t, dir, good)
-			name := filepath.Join(dir, signature.LockSigName)
+			name := filepath.Join(dir, payload.LockSigName)
 			data, _ := os.ReadFile(name)
 			lines := strings.Split(string(data), "\n")
 			c := byte('A')
@@ -81,7 +81,7 @@ func TestOpenSignature(t *testing.T) {
 			os.WriteFile(name, []byte(strings.Join(lines, "\n")), 0o644)
 		}, "the signature does not match"},
 		{"not a signature", func(dir string) {
-			os.WriteFile(filepath.Join(dir, signature.LockSigName), []byte("hello\n"), 0o644)
+			os.WriteFile(filepath.Join(dir, payload.LockSigName), []byte("hello\n"), 0o644)
 		}, "not a minisign signature"},
 	}
 	for _, c := range cases {

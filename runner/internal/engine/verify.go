@@ -13,7 +13,7 @@ import (
 	"sort"
 	"strings"
 
-	"fixstick/internal/signature"
+	"fixstick/internal/atomicfile"
 	"fixstick/payload"
 )
 
@@ -115,7 +115,7 @@ func unlisted(fsys fs.FS, l *payload.Lock) (extras, notes []string, err error) {
 			}
 			return nil
 		}
-		if p == payload.LockName || p == signature.LockSigName || listed[payload.FoldName(p)] {
+		if p == payload.LockName || p == payload.LockSigName || listed[payload.FoldName(p)] {
 			return nil
 		}
 		extras = append(extras, p)
@@ -130,7 +130,7 @@ func unlisted(fsys fs.FS, l *payload.Lock) (extras, notes []string, err error) {
 // left by an older bundle of the same id. It returns an error when one
 // cannot be removed; then nothing may run.
 func (r *run) cleanPrivate() error {
-	keep := map[string]bool{payload.FoldName(payload.LockName): true, payload.FoldName(signature.LockSigName): r.b.sig != nil}
+	keep := map[string]bool{payload.FoldName(payload.LockName): true, payload.FoldName(payload.LockSigName): r.b.sig != nil}
 	for _, f := range r.b.Lock.Files {
 		keep[payload.FoldName(f.Path)] = true
 		for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
@@ -204,19 +204,15 @@ func copyVerified(src, dst, name, sha string, size int64) error {
 		return fmt.Errorf("copying %s: %w", name, err)
 	}
 	defer in.Close()
-	tmp := dst + ".part"
-	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	out, err := atomicfile.Create(dst, 0o600)
 	if err != nil {
 		return fmt.Errorf("copying %s: %w", name, err)
 	}
-	defer os.Remove(tmp)
+	defer out.Cleanup()
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(out, h), io.LimitReader(in, size+1))
 	if err == nil {
-		err = out.Sync()
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
+		err = out.Close()
 	}
 	if err != nil {
 		return fmt.Errorf("copying %s: %w", name, err)
@@ -224,7 +220,7 @@ func copyVerified(src, dst, name, sha string, size int64) error {
 	if got := hex.EncodeToString(h.Sum(nil)); n != size || got != sha {
 		return &payload.ChecksumError{Name: name, Want: sha, Got: got, WantSize: size, GotSize: n}
 	}
-	return renameRetry(tmp, dst)
+	return out.Commit()
 }
 
 // verifyReader checks that r holds exactly the pinned bytes.

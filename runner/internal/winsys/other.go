@@ -16,3 +16,6 @@ func New() (engine.System, error) {
 
 // TrustedKeys finds none: there is no provisioned folder off Windows.
 func TrustedKeys() ([]signature.PublicKey, []string, error) { return nil, nil, nil }
+
+// SetConsoleTitle does nothing off Windows.
+func SetConsoleTitle(string) {}

@@ -72,7 +72,16 @@ func (sys) MkdirPrivate(dir string) (string, error) {
 		}
 	}
 	aside := fmt.Sprintf("%s.untrusted-%d", dir, time.Now().Unix())
-	if err := engine.MoveFileEx(dir, aside, windows.MOVEFILE_WRITE_THROUGH); err != nil {
+	// Not MOVEFILE_REPLACE_EXISTING: the folder moves aside, over nothing.
+	from, err := windows.UTF16PtrFromString(dir)
+	if err != nil {
+		return "", err
+	}
+	to, err := windows.UTF16PtrFromString(aside)
+	if err != nil {
+		return "", err
+	}
+	if err := windows.MoveFileEx(from, to, windows.MOVEFILE_WRITE_THROUGH); err != nil {
 		return "", fmt.Errorf("%s was not made by an administrator, and moving it aside failed: %w", dir, err)
 	}
 	if err := createPrivate(dir, sd); err != nil {
@@ -570,4 +579,16 @@ func enablePrivilege(name string) error {
 		return fmt.Errorf("enabling %s: %w", name, err)
 	}
 	return nil
+}
+
+var procSetConsoleTitleW = windows.NewLazySystemDLL("kernel32.dll").NewProc("SetConsoleTitleW")
+
+// SetConsoleTitle shows s in the console window's title bar; without a
+// console it does nothing.
+func SetConsoleTitle(s string) {
+	p, err := windows.UTF16PtrFromString(s)
+	if err != nil {
+		return
+	}
+	_, _, _ = procSetConsoleTitleW.Call(uintptr(unsafe.Pointer(p)))
 }
