@@ -80,22 +80,25 @@ func runBuild(ctx context.Context, e *env, args []string) (err error) {
 	}
 	var signLock func([]byte, string) ([]byte, error)
 	var signZip func(string, string) ([]byte, error)
+	var signKeyID string
 	if o.sign != "" {
 		k, err := loadSecretKey(e, o.sign)
 		if err != nil {
 			return err
 		}
 		signLock, signZip = signers(k)
+		signKeyID = k.ID()
 		fmt.Fprintf(e.stderr, "builder: signing with key ID %s\n", k.ID())
 	}
 	popts := pack.Options{
-		SignLock: signLock,
-		SignZip:  signZip,
-		Manifest: m,
-		Runners:  runners,
-		Legacy:   legacy.Render,
-		Builder:  builderVersion(),
-		Created:  created,
+		SignLock:  signLock,
+		SignZip:   signZip,
+		SignKeyID: signKeyID,
+		Manifest:  m,
+		Runners:   runners,
+		Legacy:    legacy.Render,
+		Builder:   builderVersion(),
+		Created:   created,
 	}
 	noted := map[string]bool{} // a second run says nothing new
 	popts.Note = func(s string) {

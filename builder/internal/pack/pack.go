@@ -65,6 +65,9 @@ type Options struct {
 	// SignZip, when set, signs the written zip (its path); the signature
 	// goes beside it as OUT.zip.minisig.
 	SignZip func(path, bundleID string) ([]byte, error)
+	// SignKeyID is the id of the key SignLock signs with, for README.txt
+	// (the technician compares it with the one the organisation published).
+	SignKeyID string
 }
 
 // ArchiveError is an archive artifact that was refused: hostile, broken,
@@ -219,7 +222,7 @@ func Prepare(ctx context.Context, o Options, tmpParent string) (_ *Bundle, err e
 	}
 	b.entries = append(b.entries,
 		memEntry(payload.StartCmd, crlf(startCmd), true),
-		memEntry(payload.ReadmeTxt, crlf(readme(m, l)), true),
+		memEntry(payload.ReadmeTxt, crlf(readme(m, l, o.SignKeyID)), true),
 	)
 	if o.Legacy != nil {
 		view := *l
