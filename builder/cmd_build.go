@@ -22,6 +22,7 @@ type buildOptions struct {
 	output    string
 	dir       string
 	runnerDir string
+	sign      string
 }
 
 func (o *buildOptions) addFlags(e *env) *pflag.FlagSet {
@@ -30,6 +31,7 @@ func (o *buildOptions) addFlags(e *env) *pflag.FlagSet {
 	fs.StringVar(&o.dir, "dir", "", "write the bundle unpacked into `FOLDER` (a USB stick) instead of a zip")
 	o.fetchFlags.addFlags(fs)
 	fs.StringVar(&o.runnerDir, "runner-dir", "", "take runner.exe and runner-x86.exe from `FOLDER`")
+	fs.StringVar(&o.sign, "sign", "", "sign the lock and the zip with the minisign secret key `FILE` (password: asked, or $"+signEnv+")")
 	return fs
 }
 
@@ -76,12 +78,27 @@ func runBuild(ctx context.Context, e *env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	var signLock func([]byte, string) ([]byte, error)
+	var signZip func(string, string) ([]byte, error)
+	var signKeyID string
+	if o.sign != "" {
+		k, err := loadSecretKey(e, o.sign)
+		if err != nil {
+			return err
+		}
+		signLock, signZip = signers(k)
+		signKeyID = k.ID()
+		fmt.Fprintf(e.stderr, "builder: signing with key ID %s\n", k.ID())
+	}
 	popts := pack.Options{
-		Manifest: m,
-		Runners:  runners,
-		Legacy:   legacy.Render,
-		Builder:  builderVersion(),
-		Created:  created,
+		SignLock:  signLock,
+		SignZip:   signZip,
+		SignKeyID: signKeyID,
+		Manifest:  m,
+		Runners:   runners,
+		Legacy:    legacy.Render,
+		Builder:   builderVersion(),
+		Created:   created,
 	}
 	noted := map[string]bool{} // a second run says nothing new
 	popts.Note = func(s string) {

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/pflag"
 
+	"fixstick/builder/internal/authenticode"
 	"fixstick/builder/internal/fetch"
 	"fixstick/builder/internal/progress"
 )
@@ -18,6 +20,9 @@ type fetchFlags struct {
 	offline bool
 	quiet   bool
 	add     []string
+	// trustRoots are PEM files of roots trusted for Authenticode besides
+	// the built-in Microsoft ones.
+	trustRoots []string
 	// deferCachedHash: the caller hashes cached files as it reads them
 	// (fetch.Options.DeferCachedHash); build does.
 	deferCachedHash bool
@@ -29,6 +34,7 @@ func (o *fetchFlags) addFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.offline, "offline", false, "use the cache only; name every artifact missing from it")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no progress bar or progress lines")
 	fs.StringArrayVar(&o.add, "add", nil, "supply an artifact's file: `ID=PATH` (repeatable)")
+	fs.StringArrayVar(&o.trustRoots, "trust-roots", nil, "also trust the Authenticode roots in `FILE.pem` (repeatable)")
 }
 
 // fetcher opens the cache with a progress reporter: a bar on a terminal,
@@ -46,7 +52,15 @@ func (o *fetchFlags) fetcher(e *env) (f *fetch.Fetcher, done func(), err error) 
 			return nil, nil, err
 		}
 	}
-	opts := fetch.Options{CacheDir: dir, Jobs: o.jobs, Offline: o.offline, DeferCachedHash: o.deferCachedHash}
+	verifier, err := o.authenticode()
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := fetch.Options{CacheDir: dir, Jobs: o.jobs, Offline: o.offline, DeferCachedHash: o.deferCachedHash,
+		Authenticode: func(path, signer string) error {
+			_, err := verifier.Verify(path, signer)
+			return err
+		}}
 	done = func() {}
 	if !o.quiet {
 		r := progress.New(e.stderr, e.stderrIsTerminal, "builder: ")
@@ -54,6 +68,23 @@ func (o *fetchFlags) fetcher(e *env) (f *fetch.Fetcher, done func(), err error) 
 	}
 	f, err = fetch.New(opts)
 	return f, done, err
+}
+
+// authenticode returns the Authenticode verifier: the built-in Microsoft
+// roots and those of --trust-roots.
+func (o *fetchFlags) authenticode() (*authenticode.Verifier, error) {
+	var extra [][]byte
+	for _, p := range o.trustRoots {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("--trust-roots: %w", err)
+		}
+		if _, err := authenticode.ParsePEM(data); err != nil {
+			return nil, fmt.Errorf("--trust-roots %s: %w", p, err)
+		}
+		extra = append(extra, data)
+	}
+	return authenticode.New(extra...)
 }
 
 // parseAdd splits --add ID=PATH values.

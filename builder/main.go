@@ -37,6 +37,9 @@ type env struct {
 	getenv         func(string) string
 	// stderrIsTerminal turns on the progress bar.
 	stderrIsTerminal bool
+	// readPassword asks for a password on the terminal without echoing
+	// it; nil when there is no terminal to ask on.
+	readPassword func(prompt string) (string, error)
 }
 
 type command struct {
@@ -53,7 +56,8 @@ func init() {
 		{"fetch", "MANIFEST", "download and verify every artifact into the cache", runFetch},
 		{"pin", "MANIFEST", "record the SHA-256 and size of unpinned artifacts (trust on first use)", runPin},
 		{"build", "MANIFEST", "fetch, then pack the bundle (zip or folder)", runBuild},
-		{"verify", "BUNDLE", "check a bundle (zip or folder) against its lock", runVerify},
+		{"verify", "BUNDLE", "check a bundle (zip or folder) against its lock (and its signature: --key)", runVerify},
+		{"keygen", "", "make a minisign key pair for signing bundles", runKeygen},
 		{"version", "", "print the builder's version", runVersion},
 	}
 }
@@ -78,6 +82,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	e := &env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, stderrIsTerminal: isTerminal(os.Stderr)}
+	if isTerminal(os.Stdin) {
+		e.readPassword = readPassword
+	}
 	os.Exit(run(ctx, e, os.Args[1:]))
 }
 

@@ -3,6 +3,12 @@ package payload
 // LockName is the lock's file name at the root of a bundle.
 const LockName = "bundle.lock.json"
 
+// LockSigName is the lock's minisign signature at the root of a signed
+// bundle (package signature makes and checks it). The lock cannot list its
+// own signature, so every reader of a bundle knows this name, as it knows
+// the lock's.
+const LockSigName = LockName + ".minisig"
+
 // LockVersion is the lock format this build writes and reads.
 const LockVersion = 1
 

@@ -199,7 +199,7 @@ func CheckLock(raw []byte, l *Lock) []string {
 		if f.Size < 0 {
 			add("files[%d] %s: negative size", i, f.Path)
 		}
-		if f.Path == LockName || f.Path == ReportsDir || strings.HasPrefix(f.Path, ReportsDir+"/") {
+		if f.Path == LockName || f.Path == LockSigName || f.Path == ReportsDir || strings.HasPrefix(f.Path, ReportsDir+"/") {
 			add("files[%d]: %q cannot be a bundle file", i, f.Path)
 		}
 		files[f.Path] = true

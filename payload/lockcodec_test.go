@@ -86,6 +86,9 @@ func TestCheckLock(t *testing.T) {
 		"reports listed": {func(l *Lock) {
 			l.Files = append(l.Files, LockFile{Path: "reports/PC/report.json", SHA256: strings.Repeat("b", 64)})
 		}, []string{"cannot be a bundle file"}},
+		"signature listed": {func(l *Lock) {
+			l.Files = append([]LockFile{{Path: LockSigName, SHA256: strings.Repeat("b", 64)}}, l.Files...)
+		}, []string{"cannot be a bundle file"}},
 		"bidi in title":        {func(l *Lock) { l.Steps[0].Title = "setup\u202etxt.exe" }, []string{"title", "U+202E"}},
 		"C1 in args":           {func(l *Lock) { l.Steps[0].Args = "/q \u009b31m" }, []string{"args", "U+009B"}},
 		"line separator":       {func(l *Lock) { l.Title = "a\u2028b" }, []string{"title", "U+2028"}},

@@ -41,13 +41,17 @@ type Manifest struct {
 
 // Artifact is one file to fetch.
 type Artifact struct {
-	ID       string         `json:"id"`
-	File     string         `json:"file"`
-	Size     int64          `json:"size,omitempty"` // 0: not declared
-	SHA256   string         `json:"sha256,omitempty"`
-	SHA1     string         `json:"sha1,omitempty"`
-	URLs     []URL          `json:"urls"`
-	Source   string         `json:"source,omitempty"`
+	ID     string `json:"id"`
+	File   string `json:"file"`
+	Size   int64  `json:"size,omitempty"` // 0: not declared
+	SHA256 string `json:"sha256,omitempty"`
+	SHA1   string `json:"sha1,omitempty"`
+	URLs   []URL  `json:"urls"`
+	Source string `json:"source,omitempty"`
+	// Signer is the subject common name of the Authenticode certificate
+	// that must have signed the file ("Microsoft Corporation"); "" checks
+	// nothing.
+	Signer   string         `json:"signer,omitempty"`
 	Optional bool           `json:"optional,omitempty"`
 	Extract  []ExtractEntry `json:"extract,omitempty"`
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"fixstick/internal/signature"
 	"fixstick/payload"
 	"fixstick/runner/internal/engine"
 	"fixstick/runner/internal/winsys"
@@ -40,6 +41,7 @@ type options struct {
 	reboot         bool
 	afterReboot    bool
 	withoutRestart bool
+	keys           []string
 	force          bool
 }
 
@@ -56,16 +58,16 @@ commands:
   detect    list the installed .NET Framework versions (KB318785)
   version   print the runner's version
 
-flags (run, or no command; plan, verify and status take only --bundle):
+flags (run, or no command; plan and verify take only --bundle and --key, status only --bundle):
 `
 
 // commandFlags lists the flags each command takes: a flag a command would
 // ignore (verify --reboot) is a mistake the person should hear about.
 var commandFlags = map[string]string{
-	"":        "bundle yes reboot without-restart force after-reboot",
-	"run":     "bundle yes reboot without-restart force after-reboot",
-	"plan":    "bundle",
-	"verify":  "bundle",
+	"":        "bundle yes reboot without-restart force key after-reboot",
+	"run":     "bundle yes reboot without-restart force key after-reboot",
+	"plan":    "bundle key",
+	"verify":  "bundle key",
 	"status":  "bundle",
 	"detect":  "",
 	"version": "",
@@ -91,6 +93,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVarP(&o.yes, "yes", "y", false, "run without asking (unattended)")
 	fs.BoolVar(&o.reboot, "reboot", false, "restart the computer without asking when a step needs it")
 	fs.BoolVar(&o.withoutRestart, "without-restart", false, "go on although the restart a step asked for has not happened")
+	fs.StringArrayVar(&o.keys, "key", nil, "require the bundle to be signed with the minisign public key `FILE` (repeatable; instead of the keys in %ProgramData%\\fixstick\\trusted-keys)")
 	fs.BoolVar(&o.force, "force", false, "run the steps although the bundle's goal already holds")
 	fs.BoolVar(&o.afterReboot, "after-reboot", false, "set by the entry that continues the bundle after a restart")
 	_ = fs.MarkHidden("after-reboot")
@@ -154,6 +157,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return c.detect()
 	case "status":
 		return c.status()
+	}
+	// The keys a bundle must be signed with come from outside the stick:
+	// --key, or the folder an organisation provisioned.
+	e.Keys, e.KeySource, c.keyErr = trustedKeys(o.keys)
+	switch cmd {
 	case "verify":
 		return c.verify()
 	case "plan":
@@ -166,6 +174,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 type cli struct {
 	e              *engine.Engine
 	o              options
+	keyErr         error // the trusted keys could not be read: nothing runs
 	stdin          *bufio.Reader
 	stdout, stderr io.Writer
 }
@@ -255,14 +264,53 @@ func (c *cli) status() int {
 	return exitOK
 }
 
+// trustedKeys reads the keys given with --key, or else those provisioned
+// on this computer, and says where they came from.
+func trustedKeys(files []string) ([]signature.PublicKey, string, error) {
+	if len(files) > 0 {
+		var keys []signature.PublicKey
+		for _, f := range files {
+			k, err := signature.ReadPublicKey(f)
+			if err != nil {
+				return nil, "", fmt.Errorf("--key: %w", err)
+			}
+			keys = append(keys, k)
+		}
+		return keys, "--key " + strings.Join(files, ", "), nil
+	}
+	keys, from, err := winsys.TrustedKeys()
+	if err != nil {
+		return nil, "", err
+	}
+	return keys, strings.Join(from, ", "), nil
+}
+
 // open reads and verifies the bundle; on failure it says why.
 func (c *cli) open() (*engine.Bundle, error) {
+	if c.keyErr != nil {
+		fmt.Fprintf(c.stderr, "runner: error: %s\n", c.keyErr)
+		return nil, c.keyErr
+	}
 	b, err := c.e.Open(c.o.bundle)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "runner: error: %s\n", err)
 		return b, err
 	}
+	c.printSigner(b)
 	return b, nil
+}
+
+// printSigner says who signed the bundle, for comparison with the key id
+// the organisation published, and whether that was checked.
+func (c *cli) printSigner(b *engine.Bundle) {
+	switch {
+	case b.SignerTrusted:
+		fmt.Fprintf(c.stdout, "Signed by key ID %s, a key this computer trusts (%s).\n", b.Signer, c.e.KeySource)
+	case b.Signer != "":
+		fmt.Fprintf(c.stdout, "Signed by key ID %s: NOT checked, no trusted key on this computer (runner.exe --key FILE, or %%ProgramData%%\\%s\\%s\\).\n", b.Signer, payload.Product, winsys.TrustedKeysDir)
+	default:
+		fmt.Fprintln(c.stdout, "Not signed; this computer has no trusted key, so none is required.")
+	}
 }
 
 func (c *cli) verify() int {

@@ -23,6 +23,7 @@ func TestCLIUsage(t *testing.T) {
 		{[]string{"verify", "--reboot"}, 2, "runner: error: verify does not take --reboot"},
 		{[]string{"plan", "--yes"}, 2, "runner: error: plan does not take --yes"},
 		{[]string{"status", "--without-restart"}, 2, "runner: error: status does not take --without-restart"},
+		{[]string{"status", "--key", "k.pub"}, 2, "runner: error: status does not take --key"},
 		{[]string{"detect", "--bundle", "x"}, 2, "runner: error: detect does not take --bundle"},
 		{[]string{"version", "-y"}, 2, "runner: error: version does not take --yes"},
 	}

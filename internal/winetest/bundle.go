@@ -71,6 +71,7 @@ type Bundle struct {
 	Builder   string // the builder, from BuildBuilder
 	RunnerDir string // holds runner.exe and runner-x86.exe for --runner-dir
 	ID, Title string // the manifest's id and title
+	Sign      string // a minisign secret key without a password: builder build --sign
 	Top       string // more top-level YAML (requires, goal), or ""
 }
 
@@ -105,7 +106,11 @@ func (b Bundle) Build(t testing.TB, arts []Artifact, steps string) string {
 	bundle := filepath.Join(work, "stick")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, b.Builder, "build", manifest, "--dir", bundle, "--runner-dir", b.RunnerDir, "--cache", filepath.Join(work, "cache"))
+	args := []string{"build", manifest, "--dir", bundle, "--runner-dir", b.RunnerDir, "--cache", filepath.Join(work, "cache")}
+	if b.Sign != "" {
+		args = append(args, "--sign", b.Sign)
+	}
+	cmd := exec.CommandContext(ctx, b.Builder, args...)
 	cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("builder build: %v\n%s\nmanifest:\n%s", err, out, m.String())

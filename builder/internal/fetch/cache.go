@@ -20,7 +20,12 @@ import (
 )
 
 // cache is the content-addressed store (see the package comment).
-type cache struct{ dir string }
+type cache struct {
+	dir string
+	// authenticode checks a file's signature before it enters the store
+	// (Options.Authenticode); nil checks nothing.
+	authenticode func(path, signer string) error
+}
 
 // openCache opens the cache at dir, creating it if needed. It refuses a
 // cache that someone else could write into (checkOwnFolder), and
@@ -100,14 +105,15 @@ type target struct {
 	urls     []payload.URL
 	sha256   string
 	sha1     string
-	size     int64 // declared; 0 if not
+	size     int64  // declared; 0 if not
+	signer   string // the Authenticode signer the file must carry; "" if none
 	// urlKey indexes an archive with no pin of its own (its extract
 	// entries are pinned, and checked by the caller).
 	urlKey string
 }
 
 func newTarget(m *payload.Manifest, a *payload.Artifact) *target {
-	t := &target{id: a.ID, file: a.File, urls: a.URLs, sha256: a.SHA256, sha1: a.SHA1, size: a.Size}
+	t := &target{id: a.ID, file: a.File, urls: a.URLs, sha256: a.SHA256, sha1: a.SHA1, size: a.Size, signer: a.Signer}
 	if t.sha256 == "" && t.sha1 == "" {
 		t.urlKey = urlKey(m, a)
 	}
@@ -274,6 +280,14 @@ func hashFile(path string, withSHA1 bool) (s256, s1 string, n int64, err error) 
 // commit moves a verified, synced temp file into the store under its
 // SHA-256 and records the indexes t needs. The caller has closed tmp.
 func (c *cache) commit(tmp string, t *target, s256 string) (Result, error) {
+	// The one door into the store: downloads, --add and pin all pass here,
+	// so a file whose signature fails never enters it (the caller removes
+	// tmp).
+	if t.signer != "" && c.authenticode != nil {
+		if err := c.authenticode(tmp, t.signer); err != nil {
+			return Result{}, &SignatureError{ArtifactID: t.id, File: t.file, Err: err}
+		}
+	}
 	dst := c.blobPath(s256)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return Result{}, fmt.Errorf("storing %s: %w", t.file, err)
@@ -336,3 +350,16 @@ func (c *cache) sweepLock(path string, old time.Time) {
 		os.Remove(path)
 	}
 }
+
+// SignatureError is a file refused because its Authenticode signature
+// failed the manifest's signer; it was not stored.
+type SignatureError struct {
+	ArtifactID, File string
+	Err              error
+}
+
+func (e *SignatureError) Error() string {
+	return fmt.Sprintf("%s (%s): refused: %v", e.ArtifactID, e.File, e.Err)
+}
+
+func (e *SignatureError) Unwrap() error { return e.Err }

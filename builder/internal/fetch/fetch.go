@@ -83,6 +83,10 @@ type Options struct {
 	// not twice. Only files pinned by SHA-256 and not extracted are
 	// deferred: a SHA-1 pin, or an archive's bytes, are checked here.
 	DeferCachedHash bool
+	// Authenticode checks the signature of every file of an artifact that
+	// declares a signer, before the file enters the cache (download,
+	// --add, pin); a file that fails is deleted. nil checks nothing.
+	Authenticode func(path, signer string) error
 
 	// Network limits. Tests make them tiny.
 
@@ -199,6 +203,7 @@ func New(opts Options) (*Fetcher, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.authenticode = opts.Authenticode
 	return &Fetcher{opts: opts, cache: c, http: newHTTPClient(&opts)}, nil
 }
 

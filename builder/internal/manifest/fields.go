@@ -27,7 +27,7 @@ const (
 // Fields lists, for every kind of mapping, the keys the parser accepts.
 var Fields = map[Object][]string{
 	ObjManifest:  {"manifest", "id", "title", "description", "references", "created", "requires", "goal", "artifacts", "steps"},
-	ObjArtifact:  {"id", "file", "size", "sha256", "sha1", "urls", "source", "optional", "extract"},
+	ObjArtifact:  {"id", "file", "size", "sha256", "sha1", "urls", "source", "optional", "extract", "signer"},
 	ObjURL:       {"url", "insecure_http"},
 	ObjExtract:   {"path", "sha256", "size"},
 	ObjStep:      {"id", "title", "exe", "msi", "msp", "msu", "detect", "args", "exit_codes", "reboot", "timeout", "when", "unless", "on_failure", "finish_if_goal_met"},

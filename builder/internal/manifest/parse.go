@@ -272,6 +272,9 @@ func (p *parser) artifact(n *yaml.Node, path string, names map[string]nameUse) *
 	if v := o.get("extract"); v != nil {
 		a.Extract = p.extract(v, o.field("extract"), a.ID, names)
 	}
+	if v := o.get("signer"); v != nil {
+		a.Signer = p.signer(v, o.field("signer"), a)
+	}
 	// Read the URLs last: whether plain http is allowed depends on the pin.
 	if v := o.get("urls"); v != nil {
 		a.URLs = p.urls(v, o.field("urls"), a)
@@ -289,6 +292,34 @@ func (p *parser) artifact(n *yaml.Node, path string, names map[string]nameUse) *
 		p.errAt(n, path, "required artifact is not pinned: give its sha256 (or sha1), or mark it `optional: true` until `builder pin` records one")
 	}
 	return a
+}
+
+// signableExts are the file types that carry an Authenticode signature
+// the builder checks: PE images, Windows Installer packages and patches,
+// cabinets and Windows Update packages (cabinets).
+var signableExts = map[string]bool{".exe": true, ".dll": true, ".sys": true, ".msi": true, ".msp": true, ".cab": true, ".msu": true}
+
+// signer reads an artifact's Authenticode signer: a subject common name,
+// on a file that can carry a signature (an archive cannot: its entries
+// are pinned one by one).
+func (p *parser) signer(n *yaml.Node, field string, a *payload.Artifact) string {
+	s, ok := p.text(n, field, true)
+	if !ok {
+		return ""
+	}
+	if strings.TrimSpace(s) != s {
+		p.errAt(n, field, "has leading or trailing spaces: a subject name is compared exactly")
+		return ""
+	}
+	if a.File != "" && !signableExts[strings.ToLower(path.Ext(a.File))] {
+		p.errAt(n, field, "%s cannot carry an Authenticode signature (only .exe, .dll, .sys, .msi, .msp, .cab and .msu files do)", a.File)
+		return ""
+	}
+	if len(a.Extract) > 0 {
+		p.errAt(n, field, "an archive to extract cannot carry one: its entries are pinned one by one")
+		return ""
+	}
+	return s
 }
 
 // claimName records a file name of the bundle and reports a name already

@@ -38,7 +38,9 @@ func CheckDir(dir, manifestID string, newFiles []payload.LockFile) (old *payload
 	if len(ents) == 0 {
 		return nil, nil, nil
 	}
-	ours := map[string]bool{}
+	// The lock's signature is the builder's in any case: a build killed
+	// after writing it and before the lock leaves it alone.
+	ours := map[string]bool{payload.LockSigName: true}
 	want := map[string]payload.LockFile{}
 	b, err := os.ReadFile(filepath.Join(dir, payload.LockName))
 	switch {
@@ -148,11 +150,15 @@ func (b *Bundle) WriteDir(ctx context.Context, dir string) error {
 	}
 	c := newCopier()
 	dirs := map[string]bool{}
-	var lock *entry
+	var lock, sig *entry
 	for i := range b.entries {
 		e := &b.entries[i]
-		if e.path == payload.LockName {
+		switch e.path {
+		case payload.LockName:
 			lock = e
+			continue
+		case payload.LockSigName:
+			sig = e
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -163,7 +169,16 @@ func (b *Bundle) WriteDir(ctx context.Context, dir string) error {
 		}
 	}
 	// The lock last: until it is in place, the folder does not claim to be
-	// the new bundle, and verify says which files are not yet right.
+	// the new bundle, and verify says which files are not yet right. Its
+	// signature just before it (an old lock beside a new signature fails
+	// verification, as it should); an unsigned build removes an old one.
+	if sig != nil {
+		if err := writeDirFile(dir, sig, c, dirs); err != nil {
+			return err
+		}
+	} else if err := os.Remove(filepath.Join(dir, payload.LockSigName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
 	if err := writeDirFile(dir, lock, c, dirs); err != nil {
 		return err
 	}

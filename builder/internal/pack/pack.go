@@ -58,6 +58,16 @@ type Options struct {
 	Limits Limits
 	// Note receives what the user should know (a skipped step); may be nil.
 	Note func(string)
+	// SignLock, when set, signs the lock's exact bytes; the signature goes
+	// into the bundle as bundle.lock.json.minisig, which the lock cannot
+	// list (payload.LockSigName).
+	SignLock func(lock []byte, bundleID string) ([]byte, error)
+	// SignZip, when set, signs the written zip (its path); the signature
+	// goes beside it as OUT.zip.minisig.
+	SignZip func(path, bundleID string) ([]byte, error)
+	// SignKeyID is the id of the key SignLock signs with, for README.txt
+	// (the technician compares it with the one the organisation published).
+	SignKeyID string
 }
 
 // ArchiveError is an archive artifact that was refused: hostile, broken,
@@ -101,6 +111,7 @@ type Bundle struct {
 	LockJSON []byte
 	created  time.Time
 	entries  []entry // sorted by path, the lock included
+	signZip  func(path, bundleID string) ([]byte, error)
 	tmp      string
 }
 
@@ -123,7 +134,7 @@ func Prepare(ctx context.Context, o Options, tmpParent string) (_ *Bundle, err e
 	if lim == (Limits{}) {
 		lim = DefaultLimits
 	}
-	b := &Bundle{created: o.Created.UTC()}
+	b := &Bundle{created: o.Created.UTC(), signZip: o.SignZip}
 	defer func() {
 		if err != nil {
 			b.Close()
@@ -211,7 +222,7 @@ func Prepare(ctx context.Context, o Options, tmpParent string) (_ *Bundle, err e
 	}
 	b.entries = append(b.entries,
 		memEntry(payload.StartCmd, crlf(startCmd), true),
-		memEntry(payload.ReadmeTxt, crlf(readme(m, l)), true),
+		memEntry(payload.ReadmeTxt, crlf(readme(m, l, o.SignKeyID)), true),
 	)
 	if o.Legacy != nil {
 		view := *l
@@ -242,6 +253,13 @@ func Prepare(ctx context.Context, o Options, tmpParent string) (_ *Bundle, err e
 	}
 	b.Lock = l
 	b.entries = append(b.entries, memEntry(payload.LockName, b.LockJSON, true))
+	if o.SignLock != nil {
+		sig, err := o.SignLock(b.LockJSON, l.Bundle)
+		if err != nil {
+			return nil, fmt.Errorf("signing the lock: %w", err)
+		}
+		b.entries = append(b.entries, memEntry(payload.LockSigName, sig, true))
+	}
 	sortEntries(b.entries)
 	return b, nil
 }
@@ -253,7 +271,7 @@ func memEntry(p string, data []byte, deflate bool) entry {
 func lockFiles(es []entry) []payload.LockFile {
 	fs := make([]payload.LockFile, 0, len(es))
 	for _, e := range es {
-		if e.path == payload.LockName {
+		if e.path == payload.LockName || e.path == payload.LockSigName {
 			continue
 		}
 		fs = append(fs, payload.LockFile{Path: e.path, SHA256: e.sha256, Size: e.size})

@@ -256,6 +256,32 @@ func TestStartCmdAndReadme(t *testing.T) {
 			t.Errorf("README.txt lacks %q:\n%s", want, rd)
 		}
 	}
+	if bytes.Contains(rd, []byte("minisign")) {
+		t.Errorf("README.txt of an unsigned bundle speaks of a signature:\n%s", rd)
+	}
+}
+
+// A signed bundle's README.txt names the key and says how to check it.
+func TestReadmeSigned(t *testing.T) {
+	o := fixture(t)
+	o.SignKeyID = "0123456789ABCDEF"
+	b, err := Prepare(context.Background(), o, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var rd []byte
+	for _, e := range b.entries {
+		if e.path == payload.ReadmeTxt {
+			rd = e.data
+		}
+	}
+	for _, want := range []string{"Signed with minisign key ID 0123456789ABCDEF", "never with one found on the stick",
+		"minisign -Vm BUNDLE.zip -p KEY.pub", "runner.exe verify --key KEY.pub --bundle FOLDER", "On XP to 8.1 nothing checks the signature"} {
+		if !bytes.Contains(rd, []byte(want)) {
+			t.Errorf("README.txt lacks %q:\n%s", want, rd)
+		}
+	}
 }
 
 func TestPrepareRefuses(t *testing.T) {

@@ -92,8 +92,9 @@ goto :eof
 `
 
 // readme is the technician's README.txt, generated from the lock (what
-// will run) and the manifest (what the procedure is for).
-func readme(m *payload.Manifest, l *payload.Lock) string {
+// will run) and the manifest (what the procedure is for). signKeyID is the
+// id of the key the bundle is signed with, "" when it is not signed.
+func readme(m *payload.Manifest, l *payload.Lock, signKeyID string) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	p("%s", m.Title)
@@ -111,6 +112,16 @@ func readme(m *payload.Manifest, l *payload.Lock) string {
 	p("   beside it (the .zip.sha256 file), before you copy it to the broken computer:")
 	p("     certutil -hashfile BUNDLE.zip SHA256      (Windows)")
 	p("     sha256sum BUNDLE.zip                      (Linux)")
+	if signKeyID != "" {
+		// Only a key from outside the stick proves anything: whoever can
+		// rewrite the stick can replace a key on it too.
+		p("   Signed with minisign key ID %s: a good signature proves that", signKeyID)
+		p("   every file is what the key's holder built. Check it with the public key")
+		p("   your organisation published, never with one found on the stick:")
+		p("     minisign -Vm BUNDLE.zip -p KEY.pub")
+		p("     runner.exe verify --key KEY.pub --bundle FOLDER   (Windows 10 and later)")
+		p("   On XP to 8.1 nothing checks the signature: check it first on another PC.")
+	}
 	p("2. Unpack the whole zip to a folder (or a USB stick) on the broken computer.")
 	p("3. Right-click START.cmd and choose \"Run as administrator\".")
 	p("   START.cmd picks the program for this computer: runner.exe on Windows 10")

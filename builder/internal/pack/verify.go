@@ -14,14 +14,19 @@ import (
 
 	"github.com/klauspost/compress/zip"
 
+	"fixstick/internal/signature"
 	"fixstick/payload"
 )
 
 // Report is what Verify found. The bundle is exact when Problems is empty.
 type Report struct {
 	Lock     *payload.Lock // nil when the lock could not be read
-	Files    int           // files checked against the lock
-	Problems []string      // one line each: path: what differs
+	LockJSON []byte        // the lock's bytes, as read
+	// LockSig is bundle.lock.json.minisig, nil when the bundle has none;
+	// Verify does not check it (it has no key): see signature.Verify.
+	LockSig  []byte
+	Files    int      // files checked against the lock
+	Problems []string // one line each: path: what differs
 }
 
 // OK reports whether the bundle matches its lock exactly.
@@ -168,6 +173,17 @@ func verifyFiles(files []bundleFile) *Report {
 		r.addf("%s: %v", payload.LockName, err)
 		return r
 	}
+	// The lock's bytes and their signature are kept before the lock is
+	// parsed, so that verify --key judges the signature of a lock that
+	// does not even parse.
+	r.LockJSON = b
+	if sf, ok := byPath[payload.LockSigName]; ok {
+		if sf.bad != "" {
+			r.addf("%s: %s", payload.LockSigName, sf.bad)
+		} else if r.LockSig, err = readCapped(sf, signature.MaxSigSize); err != nil {
+			r.addf("%s: %v", payload.LockSigName, err)
+		}
+	}
 	l, err := payload.ParseLock(b)
 	if err != nil {
 		r.addf("%v", err)
@@ -205,7 +221,7 @@ func verifyFiles(files []bundleFile) *Report {
 	// "reports/../x.exe" is not a report. (payload.CheckLock checks the listed ones.)
 	var extra []string
 	for p := range byPath {
-		if !listed[p] && p != payload.LockName {
+		if !listed[p] && p != payload.LockName && p != payload.LockSigName {
 			extra = append(extra, p)
 		}
 	}

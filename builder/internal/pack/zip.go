@@ -18,6 +18,7 @@ import (
 	"github.com/klauspost/compress/zip"
 
 	"fixstick/internal/atomicfile"
+	"fixstick/internal/signature"
 	"fixstick/payload"
 )
 
@@ -79,6 +80,30 @@ func (b *Bundle) WriteZip(ctx context.Context, out string) (sum string, size int
 	if err := sp.Close(); err != nil {
 		return "", 0, fmt.Errorf("writing %s: %w", side, err)
 	}
+	// The zip's signature is a second sidecar, handled like the first: an
+	// old one goes before the new zip arrives (a build without --sign
+	// leaves none), the new one is renamed in after it.
+	sigSide := out + signature.Ext
+	var gp *atomicfile.Pending
+	if b.signZip != nil {
+		sig, err := b.signZip(zp.TempName(), b.Lock.Bundle)
+		if err != nil {
+			return "", 0, fmt.Errorf("signing %s: %w", out, err)
+		}
+		if gp, err = atomicfile.Create(sigSide, 0o644); err != nil {
+			return "", 0, fmt.Errorf("writing %s: %w", sigSide, err)
+		}
+		defer gp.Cleanup()
+		if _, err := gp.Write(sig); err != nil {
+			return "", 0, fmt.Errorf("writing %s: %w", sigSide, err)
+		}
+		if err := gp.Close(); err != nil {
+			return "", 0, fmt.Errorf("writing %s: %w", sigSide, err)
+		}
+	}
+	if err := os.Remove(sigSide); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return "", 0, fmt.Errorf("writing %s: removing the old one: %w", sigSide, err)
+	}
 	// The old SHA-256 file goes first, so that a zip is never beside a
 	// SHA-256 that contradicts it: at every step there is the old pair, a
 	// zip alone (which still verifies by its lock), or the new pair. Once
@@ -92,6 +117,11 @@ func (b *Bundle) WriteZip(ctx context.Context, out string) (sum string, size int
 	}
 	if err := sp.Commit(); err != nil {
 		return "", 0, fmt.Errorf("writing %s: %w (%s is written and checked; its SHA-256 is %s)", side, err, out, sum)
+	}
+	if gp != nil {
+		if err := gp.Commit(); err != nil {
+			return "", 0, fmt.Errorf("writing %s: %w (%s is written and checked; its SHA-256 is %s)", sigSide, err, out, sum)
+		}
 	}
 	return sum, hw.n, nil
 }

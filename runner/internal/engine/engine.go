@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"fixstick/internal/signature"
 	"fixstick/payload"
 )
 
@@ -40,6 +41,12 @@ type Engine struct {
 	RetryFor, RetryFirst time.Duration
 	// MaxReboots bounds the restarts one bundle may ask for.
 	MaxReboots int
+	// Keys are the minisign public keys this computer trusts (--key, or
+	// the provisioned trusted-keys folder). With any, Open refuses a
+	// bundle whose lock is not signed by one of them. KeySource says
+	// where they came from, for messages.
+	Keys      []signature.PublicKey
+	KeySource string
 	// Heartbeat is how often a running program is said to be alive, with
 	// its elapsed time against its timeout (default DefaultHeartbeat).
 	Heartbeat time.Duration
@@ -90,21 +97,79 @@ type Bundle struct {
 	Lock   *payload.Lock
 	Extras []string // files the lock does not list; never run
 	Notes  []string // folders that could not be listed (never run either)
-	raw    []byte   // the lock's bytes, as checked
+	// Signer is the key id of the lock's signature: checked against a
+	// trusted key when Engine.Keys has any (SignerTrusted), else only read.
+	Signer        string
+	SignerTrusted bool
+	raw           []byte // the lock's bytes, as checked
+	sig           []byte // bundle.lock.json.minisig as read, nil if none
 }
 
-// Open reads dir's lock and verifies every file against it.
+// Open reads dir's lock, checks its signature when the engine has
+// trusted keys (before the lock is even parsed), and verifies every file
+// against it.
 func (e *Engine) Open(dir string) (*Bundle, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
-	l, raw, err := readLock(abs)
+	raw, err := readLockBytes(abs)
 	if err != nil {
 		return nil, err
 	}
-	extras, notes, err := verify(abs, l)
-	return &Bundle{Dir: abs, Lock: l, Extras: extras, Notes: notes, raw: raw}, err
+	sig, err := readLockSig(abs)
+	if err != nil {
+		return nil, err
+	}
+	b := &Bundle{Dir: abs, raw: raw, sig: sig}
+	if len(e.Keys) > 0 {
+		s, err := signature.Verify(e.Keys, payload.LockName, raw, sig)
+		if err != nil {
+			return nil, &SignatureError{Err: err, KeySource: e.KeySource}
+		}
+		b.Signer, b.SignerTrusted = s.KeyID, true
+	} else if sig != nil {
+		b.Signer, _ = signature.SignerKeyID(sig)
+	}
+	if b.Lock, err = ParseLock(raw); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(abs, payload.LockName), err)
+	}
+	b.Extras, b.Notes, err = verify(abs, b.Lock)
+	return b, err
+}
+
+// SignatureError is a bundle refused because its lock is not signed by a
+// trusted key: nothing in it is used.
+type SignatureError struct {
+	Err       error
+	KeySource string // where the trusted keys came from
+}
+
+func (e *SignatureError) Error() string {
+	return fmt.Sprintf("the bundle is not signed by a key this computer trusts (%s); nothing was run: %v", e.KeySource, e.Err)
+}
+
+func (e *SignatureError) Unwrap() error { return e.Err }
+
+// readLockSig reads dir's bundle.lock.json.minisig, nil when there is none.
+func readLockSig(dir string) ([]byte, error) {
+	name := filepath.Join(dir, payload.LockSigName)
+	f, err := os.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, signature.MaxSigSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", name, err)
+	}
+	if len(data) > signature.MaxSigSize {
+		return nil, fmt.Errorf("%s is larger than %d bytes: not a signature", name, signature.MaxSigSize)
+	}
+	return data, nil
 }
 
 // Paths are the places a bundle uses in its private folder. The names are
@@ -321,7 +386,14 @@ func (r *run) copyBundle() error {
 			return err
 		}
 	}
-	// The very bytes that were checked, not the stick's file again.
+	// The very bytes that were checked, not the stick's file again; the
+	// signature too, so that a resume on a machine with a trusted key
+	// finds the private copy signed.
+	if r.b.sig != nil {
+		if err := writeFileAtomic(filepath.Join(r.p.Bundle, payload.LockSigName), r.b.sig); err != nil {
+			return err
+		}
+	}
 	if err := writeFileAtomic(filepath.Join(r.p.Bundle, payload.LockName), r.b.raw); err != nil {
 		return err
 	}

@@ -115,7 +115,7 @@ func unlisted(fsys fs.FS, l *payload.Lock) (extras, notes []string, err error) {
 			}
 			return nil
 		}
-		if p == payload.LockName || listed[payload.FoldName(p)] {
+		if p == payload.LockName || p == payload.LockSigName || listed[payload.FoldName(p)] {
 			return nil
 		}
 		extras = append(extras, p)
@@ -130,7 +130,7 @@ func unlisted(fsys fs.FS, l *payload.Lock) (extras, notes []string, err error) {
 // left by an older bundle of the same id. It returns an error when one
 // cannot be removed; then nothing may run.
 func (r *run) cleanPrivate() error {
-	keep := map[string]bool{payload.FoldName(payload.LockName): true}
+	keep := map[string]bool{payload.FoldName(payload.LockName): true, payload.FoldName(payload.LockSigName): r.b.sig != nil}
 	for _, f := range r.b.Lock.Files {
 		keep[payload.FoldName(f.Path)] = true
 		for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
