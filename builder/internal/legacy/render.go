@@ -15,7 +15,6 @@
 package legacy
 
 import (
-	_ "embed"
 	"fmt"
 	"path"
 	"sort"
@@ -23,6 +22,7 @@ import (
 	"strings"
 
 	"fixstick/payload"
+	"fixstick/runner/legacy"
 )
 
 // Bundle paths of the files Render returns.
@@ -32,8 +32,8 @@ var (
 	Calibration = path.Join(payload.LegacyDir, "bytes.bin")   // the 256 byte values, to read files as bytes
 )
 
-//go:embed engine.js
-var engine string
+// engine is the fixed part of the script, shared by every bundle.
+var engine = legacy.Engine
 
 // root stands for the private folder in a rendered command line; the
 // script joins the pieces with the real folder. Lock arguments cannot hold
