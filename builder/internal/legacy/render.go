@@ -86,6 +86,10 @@ func check(l *payload.Lock) error {
 		if strings.ContainsRune(s.Args, 0) {
 			return fmt.Errorf("step %s: the arguments hold a NUL character", s.ID)
 		}
+		if strings.ContainsAny(s.Args, "\t\r\n") {
+			// the helper's requests are tab-separated lines
+			return fmt.Errorf("step %s: the arguments hold a tab or line break, which the legacy executor cannot pass on", s.ID)
+		}
 		if v := windowsVariable(s.Args); v != "" {
 			return fmt.Errorf("step %s: the arguments hold %s, which the legacy executor cannot pass on unchanged "+
 				"(Windows Script Host replaces it; runner.exe does not): leave it out", s.ID, v)
@@ -197,7 +201,7 @@ func (w *writer) header(l *payload.Lock) {
 	w.p("//  2. runs the steps below in order, each only if its conditions hold (after")
 	w.p("//     a restart, each program's SHA-256 is checked again before it starts);")
 	w.p("//  3. after a step that needs a restart, registers itself in HKLM RunOnce and")
-	w.p("//     continues after the restart (at most %d restarts);", 5)
+	w.p("//     continues after the restart (at most %d restarts);", payload.MaxReboots)
 	w.p("//  4. writes report.json and legacy.log in the private folder and in")
 	w.p("//     reports\\<COMPUTERNAME>\\ next to START.cmd.")
 	w.p("//")
@@ -239,8 +243,25 @@ func (w *writer) files(l *payload.Lock) error {
 	}
 	w.p("];")
 	w.p("// The executor's own files, copied next to the payloads so that the run")
-	w.p("// after a restart starts from the private folder.")
-	w.p("var LEGACY_FILES = [%s, %s, %s];", js(path.Base(RunCmd)), js(path.Base(Script)), js(path.Base(Calibration)))
+	w.p("// after a restart starts from the private folder; each is checked against")
+	w.p("// the lock first (this script cannot hold its own SHA-256: it reads it there).")
+	w.p("var LEGACY_FILES = [%s, %s, %s, %s, %s];", js(path.Base(RunCmd)), js(path.Base(Script)), js(path.Base(Calibration)),
+		js(path.Base(payload.LegacyHelperAMD64)), js(path.Base(payload.LegacyHelperX86)))
+	w.p("// The native helper, for 64-bit and 32-bit Windows: checked in JScript")
+	w.p("// before its first use, then trusted with everything else.")
+	w.p("var HELPERS = {")
+	for i, h := range []string{payload.LegacyHelperAMD64, payload.LegacyHelperX86} {
+		f := lockFile(l, h)
+		if f == nil || !payload.IsHex(f.SHA256, 64) || f.Size <= 0 || f.Size > 1<<53 {
+			return fmt.Errorf("the bundle lacks the legacy helper %s (make helper builds it)", h)
+		}
+		sep := ","
+		if i == 1 {
+			sep = ""
+		}
+		w.p("    %s: { path: %s, sha256: %s, size: %d }%s", js([]string{"x64", "x86"}[i]), js(f.Path), js(f.SHA256), f.Size, sep)
+	}
+	w.p("};")
 	w.p("")
 	w.p("var STEPS = [];")
 	return nil
@@ -355,6 +376,11 @@ func (w *writer) tables() {
 	w.b.WriteString(strings.Join(lines, ",\n") + "\n")
 	w.p("};")
 	w.p("var GENERIC_CODE_TEXT = %s;", js(genericText()))
+	w.p("// Policy (payload/policy.go), in seconds.")
+	w.p("var MAX_REBOOTS = %d;        // stop a restart loop", payload.MaxReboots)
+	w.p("var RETRY_FOR = %d;        // keep retrying exit code 1618 and the like", int(payload.RetryFor.Seconds()))
+	w.p("var RETRY_FIRST = %d, RETRY_MAX_WAIT = %d;", int(payload.RetryFirst.Seconds()), int(payload.RetryMaxWait.Seconds()))
+	w.p("var DEFAULT_TIMEOUT = %d;  // when the lock gives none", int(payload.DefaultTimeout.Seconds()))
 	w.p("")
 }
 
@@ -379,13 +405,15 @@ func knownCodes() []uint32 {
 	return out
 }
 
-func lockHas(l *payload.Lock, p string) bool {
-	for _, f := range l.Files {
-		if f.Path == p {
-			return true
+func lockHas(l *payload.Lock, p string) bool { return lockFile(l, p) != nil }
+
+func lockFile(l *payload.Lock, p string) *payload.LockFile {
+	for i := range l.Files {
+		if l.Files[i].Path == p {
+			return &l.Files[i]
 		}
 	}
-	return false
+	return nil
 }
 
 func winPath(p string) string { return strings.ReplaceAll(p, "/", `\`) }

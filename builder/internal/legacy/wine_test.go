@@ -32,12 +32,6 @@ func xpPrefix(t *testing.T) *winetest.Prefix {
 	p.RegAdd(cv, "CSDVersion", "REG_SZ", "Service Pack 3", 0)
 	p.RegDelete(cv, "CurrentMajorVersionNumber", 0)
 	p.RegDelete(cv, "CurrentMinorVersionNumber", 0)
-	// Wine's cacls does nothing: a stand-in that keeps and shows a list.
-	cacls, err := os.ReadFile(winetest.Get(t).GoBuild(t, "fixstick/builder/internal/legacy/testdata/fakecacls", "amd64", "-s -w"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	replaceSystemProgram(t, p, "cacls.exe", cacls)
 	return p
 }
 
@@ -93,7 +87,22 @@ func makeFixture(w *winetest.Wine) (*fixture, error) {
 			return nil, err
 		}
 	}
-	var err error
+	helpers, err := winetest.BuildHelpers()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(f.runnerDir, payload.LegacyDir), 0o755); err != nil {
+		return nil, err
+	}
+	for _, n := range []string{payload.LegacyHelperAMD64, payload.LegacyHelperX86} {
+		data, err := os.ReadFile(filepath.Join(helpers, filepath.FromSlash(n)))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(f.runnerDir, filepath.FromSlash(n)), data, 0o755)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 	if f.builder, err = w.BuildBuilder(); err != nil {
 		return nil, err
 	}
@@ -198,10 +207,11 @@ func newMachine(t *testing.T, bundle string) *machine {
 	return &machine{Prefix: p, t: t, bundle: bundle, lock: &l}
 }
 
-// private is a Windows path in the bundle's private folder: XP's place,
-// %ALLUSERSPROFILE%\Application Data, which Wine puts under C:\ProgramData.
+// private is a Windows path in the bundle's private folder, under the
+// all-users application data folder (SHGetFolderPath): Wine's is
+// C:\ProgramData, also when it reports XP.
 func (m *machine) private(elem ...string) string {
-	return strings.Join(append([]string{`C:\ProgramData\Application Data\fixstick\` + m.lock.Bundle}, elem...), `\`)
+	return strings.Join(append([]string{`C:\ProgramData\fixstick\` + m.lock.Bundle}, elem...), `\`)
 }
 
 // legacy starts the executor as START.cmd does on XP: cmd running run.cmd
