@@ -16,9 +16,9 @@ const (
 	// 64-bit and 32-bit Windows XP SP3 to 8.1.
 	LegacyHelperAMD64 = "legacy/fixhelp.exe"
 	LegacyHelperX86   = "legacy/fixhelp-x86.exe"
-	StartCmd    = "START.cmd"      // picks the right runner for the machine
-	ReadmeTxt   = "README.txt"     // the technician's instructions
-	ReportsDir  = "reports"        // reports/<COMPUTERNAME>/, written by runners; not in the lock
+	StartCmd          = "START.cmd"  // picks the right runner for the machine
+	ReadmeTxt         = "README.txt" // the technician's instructions
+	ReportsDir        = "reports"    // reports/<COMPUTERNAME>/, written by runners; not in the lock
 )
 
 // PayloadPath is where an artifact's file (or a file extracted from it)
