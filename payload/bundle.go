@@ -12,13 +12,16 @@ const (
 	RunnerAMD64 = "runner.exe"     // windows/amd64, Windows 10 / Server 2016 and later
 	RunnerX86   = "runner-x86.exe" // windows/386, same systems
 	LegacyDir   = "legacy"         // the XP to 8.1 executor
-	// The legacy executor's native helper (runner/legacy/helper), for
-	// 64-bit and 32-bit Windows XP SP3 to 8.1.
+	StartCmd    = "START.cmd"      // picks the right runner for the machine
+	ReadmeTxt   = "README.txt"     // the technician's instructions
+	ReportsDir  = "reports"        // reports/<COMPUTERNAME>/, written by runners; not in the lock
+)
+
+// The legacy executor's native helper (runner/legacy/helper), for 64-bit
+// and 32-bit Windows XP SP3 to 8.1.
+const (
 	LegacyHelperAMD64 = "legacy/fixhelp.exe"
 	LegacyHelperX86   = "legacy/fixhelp-x86.exe"
-	StartCmd          = "START.cmd"  // picks the right runner for the machine
-	ReadmeTxt         = "README.txt" // the technician's instructions
-	ReportsDir        = "reports"    // reports/<COMPUTERNAME>/, written by runners; not in the lock
 )
 
 // PayloadPath is where an artifact's file (or a file extracted from it)
