@@ -71,13 +71,17 @@ struct secops {
 	DWORD (*set)(const WCHAR *path, PSID owner, PACL dacl);
 	/* wine is nonzero under Wine, where file security is Unix mode bits */
 	int (*wine)(void);
+	/* attributes is GetFileAttributesW: a test marks reparse points with it */
+	DWORD (*attributes)(const WCHAR *path);
 };
 extern struct secops *g_sec;
 extern struct secops real_secops;
+#ifdef FIXHELP_FAKESEC
+extern struct secops fake_secops; /* test/fakesec.c */
+#endif
 int take_over(const WCHAR *root, const WCHAR *bundle, const WCHAR *keep_dir, WCHAR **keep, int nkeep);
 int cmd_takeover(void);
 int cmd_appdata(void);
-int is_reparse(const WCHAR *path); /* 1 yes, 0 no, -1 missing */
 
 /* run.c */
 int cmd_run(void);

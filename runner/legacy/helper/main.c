@@ -2,7 +2,11 @@
  * functions the helper needs (it has no C runtime). */
 #include "helper.h"
 
+#ifdef FIXHELP_FAKESEC
+struct secops *g_sec = &fake_secops;
+#else
 struct secops *g_sec = &real_secops;
+#endif
 const WCHAR *g_respath;
 static HANDLE g_res = INVALID_HANDLE_VALUE;
 static WCHAR *g_req; /* the request text; records are cut from it */

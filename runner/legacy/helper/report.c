@@ -26,7 +26,7 @@ static int hold(const WCHAR *path)
 		return 0;
 	held[nheld++] = h;
 	return GetFileInformationByHandle(h, &fi) && (fi.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) &&
-	       !(fi.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT);
+	       !((fi.dwFileAttributes | g_sec->attributes(path)) & FILE_ATTRIBUTE_REPARSE_POINT);
 }
 
 /* hold_path holds every folder from the drive's root down to path. */

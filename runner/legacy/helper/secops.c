@@ -51,4 +51,6 @@ static int real_wine(void)
 	return nt && GetProcAddress(nt, "wine_get_version") != NULL;
 }
 
-struct secops real_secops = {real_get, real_set, real_wine};
+static DWORD real_attributes(const WCHAR *path) { return GetFileAttributesW(path); }
+
+struct secops real_secops = {real_get, real_set, real_wine, real_attributes};

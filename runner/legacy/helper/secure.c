@@ -53,14 +53,6 @@ static int trusted_owner(PSID s)
 	return s && (EqualSid(s, sid_sy) || EqualSid(s, sid_ba) || (g_sec->wine() && sid_user && EqualSid(s, sid_user)));
 }
 
-int is_reparse(const WCHAR *path)
-{
-	DWORD a = GetFileAttributesW(path);
-	if (a == INVALID_FILE_ATTRIBUTES)
-		return -1;
-	return (a & FILE_ATTRIBUTE_REPARSE_POINT) != 0;
-}
-
 /* private_readback returns "" when path's owner and DACL are private, or
  * what is wrong. Under Wine the DACL follows the Unix mode bits (the
  * user, SYSTEM, and Everyone reading): those are accepted there only. */
@@ -104,7 +96,7 @@ static int make_private(const WCHAR *path)
 	static WCHAR aside[PATHCAP];
 	SECURITY_DESCRIPTOR sd;
 	SECURITY_ATTRIBUTES sa = {sizeof sa, &sd, FALSE};
-	DWORD a = GetFileAttributesW(path);
+	DWORD a = g_sec->attributes(path);
 	if (a != INVALID_FILE_ATTRIBUTES) {
 		PSID owner;
 		PACL dacl;
@@ -182,7 +174,7 @@ static int walk(WCHAR *dir, const WCHAR *clean, WCHAR **keep, int nkeep, int dep
 		if (!lstrcmpW(fd.cFileName, L".") || !lstrcmpW(fd.cFileName, L".."))
 			continue;
 		wcat(wcat(dir, L"\\"), fd.cFileName);
-		if (fd.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) {
+		if ((fd.dwFileAttributes | g_sec->attributes(dir)) & FILE_ATTRIBUTE_REPARSE_POINT) {
 			reply(L"refused", dir, L"it is a junction or link: delete it as an administrator", NULL);
 			ok = 0;
 		} else if (clean && !(fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) && below(dir, clean) &&
