@@ -29,7 +29,7 @@ helper:
 	mkdir -p dist/legacy
 	$(MAKE) -C runner/legacy/helper OUT=$(CURDIR)/dist/legacy
 
-## test: lint, then every test (the Wine tests run when Wine is installed); a failed package is retried once, loudly
+## test: lint, then every test (the Wine tests run when Wine is installed)
 test: lint
 	GO=$(GO) scripts/test.sh
 
@@ -44,11 +44,12 @@ lint:
 demo: build
 	scripts/demo.sh
 
-## bench: cold fetch vs curl + sha256sum, warm rebuild vs zip -0 (figures, not assertions)
+## bench: cold fetch vs curl + sha256sum, warm rebuild vs zip -0, the legacy path's SHA-256 under Wine (figures, not assertions)
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./builder/internal/fetch ./builder/internal/pack
 	$(GO) run ./bench/fetch -builder dist/builder
 	bench/pack.sh dist/builder
+	$(GO) test -run '^$$' -bench 'Wine(Helper|JScript)SHA256' -benchtime 1x ./builder/internal/legacy
 
 ## fuzz: the manifest parser's fuzz target for 5 minutes
 fuzz:

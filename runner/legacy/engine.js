@@ -1368,7 +1368,7 @@ function main() {
     }
     var why = startHelper(here);
     if (why != "") {
-        return refuse(here, why.indexOf("cannot check") >= 0 ? why + ", so nothing was run. " +
+        return refuse(here, /cannot check/.test(why) ? why + ", so nothing was run. " +
             "Check the bundle on another computer (runner.exe verify on Windows 10 or later, or builder verify), " +
             "then run it with runner.exe where possible" : "the bundle's helper does not match the bundle: " + why +
             "; nothing was run: copy the whole bundle folder again");

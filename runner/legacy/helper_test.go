@@ -225,3 +225,21 @@ func TestHelperReproducible(t *testing.T) {
 		}
 	}
 }
+
+// The helper knows Wine as runner.exe does (payload.WineExport), and
+// only the security layer asks.
+func TestHelperUnderWineRuleShared(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("helper", "secops.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(src), `"`+payload.WineExport+`"`); n != 1 {
+		t.Errorf("secops.c names %q %d times, want once", payload.WineExport, n)
+	}
+	for _, f := range []string{"main.c", "hash.c", "secure.c", "run.c", "report.c"} {
+		b, _ := os.ReadFile(filepath.Join("helper", f))
+		if strings.Contains(string(b), "wine_get_version") {
+			t.Errorf("%s looks for Wine itself: only secops.c may", f)
+		}
+	}
+}

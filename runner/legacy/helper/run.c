@@ -48,9 +48,15 @@ static void log_line(const WCHAR *msg)
 	}
 }
 
-static WCHAR *minutes(WCHAR *d, DWORD sec)
+/* duration appends sec as Go writes a time.Duration (1h0m5s), as the
+ * engine's reasons do. */
+static WCHAR *duration(WCHAR *d, DWORD sec)
 {
-	return wcat(wnum(d, sec / 60), L"m");
+	if (sec >= 3600)
+		wcat(wnum(d, sec / 3600), L"h");
+	if (sec >= 60)
+		wcat(wnum(d, sec / 60 % 60), L"m");
+	return wcat(wnum(d, sec % 60), L"s");
 }
 
 /* heartbeat says the program is alive, against its timeout. */
@@ -59,7 +65,7 @@ static void heartbeat(DWORD elapsed)
 	static WCHAR s[512];
 	s[0] = 0;
 	wcat(wcat(s, L"fixstick: "), req.label ? req.label : L"step");
-	minutes(wcat(minutes(wcat(s, L" running for "), elapsed), L" of "), req.timeout);
+	duration(wcat(duration(wcat(s, L" running for "), elapsed), L" of "), req.timeout);
 	SetConsoleTitleW(s);
 	log_line(s + 10);
 	reply(L"alive", s + 10, NULL);
