@@ -90,10 +90,6 @@ func check(l *payload.Lock) error {
 			// the helper's requests are tab-separated lines
 			return fmt.Errorf("step %s: the arguments hold a tab or line break, which the legacy executor cannot pass on", s.ID)
 		}
-		if v := windowsVariable(s.Args); v != "" {
-			return fmt.Errorf("step %s: the arguments hold %s, which the legacy executor cannot pass on unchanged "+
-				"(Windows Script Host replaces it; runner.exe does not): leave it out", s.ID, v)
-		}
 		for _, c := range []*payload.Condition{s.When, s.Unless} {
 			if err := checkCond(c); err != nil {
 				return fmt.Errorf("step %s: %w", s.ID, err)
@@ -101,38 +97,6 @@ func check(l *payload.Lock) error {
 		}
 	}
 	return nil
-}
-
-// alwaysSet are environment variables every Windows defines. WSH's Run
-// replaces %NAME% in a command line when NAME is set, which runner.exe
-// never does in the arguments (it replaces only the %SystemRoot% in front
-// of msiexec and wusa), so the script refuses at run time, after checking
-// every file: for these names that is certain, and Render refuses when
-// the bundle is built.
-var alwaysSet = strings.Fields(`ALLUSERSPROFILE APPDATA CommonProgramFiles ComSpec COMPUTERNAME HOMEDRIVE HOMEPATH
-NUMBER_OF_PROCESSORS OS Path PATHEXT PROCESSOR_ARCHITECTURE ProgramFiles SystemDrive SystemRoot TEMP TMP USERNAME
-USERPROFILE windir`)
-
-// windowsVariable returns the first %NAME% in s that names one of
-// alwaysSet, or "".
-func windowsVariable(s string) string {
-	for rest := s; ; {
-		i := strings.IndexByte(rest, '%')
-		if i < 0 {
-			return ""
-		}
-		j := strings.IndexByte(rest[i+1:], '%')
-		if j < 0 {
-			return ""
-		}
-		name := rest[i+1 : i+1+j]
-		for _, v := range alwaysSet {
-			if strings.EqualFold(name, v) {
-				return "%" + name + "%"
-			}
-		}
-		rest = rest[i+1:]
-	}
 }
 
 func checkCond(c *payload.Condition) error {
@@ -198,19 +162,19 @@ func (w *writer) header(l *payload.Lock) {
 	w.p("//     Application Data\\fixstick\\<bundle>, on Vista and later %%ProgramData%%\\fixstick\\")
 	w.p("//     <bundle>; only SYSTEM and Administrators may enter) and checks each copy's")
 	w.p("//     SHA-256 against the list below; if any differs, nothing runs;")
-	w.p("//  2. runs the steps below in order, each only if its conditions hold (after")
-	w.p("//     a restart, each program's SHA-256 is checked again before it starts);")
+	w.p("//  2. runs the steps below in order, each only if its conditions hold (each")
+	w.p("//     program's SHA-256 is checked again, through a handle that keeps it")
+	w.p("//     from changing, before it starts);")
 	w.p("//  3. after a step that needs a restart, registers itself in HKLM RunOnce and")
 	w.p("//     continues after the restart (at most %d restarts);", payload.MaxReboots)
 	w.p("//  4. writes report.json and legacy.log in the private folder and in")
 	w.p("//     reports\\<COMPUTERNAME>\\ next to START.cmd.")
 	w.p("//")
-	w.p("// LIMITS, compared with runner.exe: a program still running at its timeout is")
-	w.p("// stopped by its file name (taskkill, or tskill on XP Home, which leaves its")
-	w.p("// child processes running); msiexec and wusa steps are not stopped (ending")
-	w.p("// them by name would end Windows Installer itself): close a hung one in Task")
-	w.p("// Manager and the step fails. Checking SHA-256 in JScript takes minutes for")
-	w.p("// large files.")
+	w.p("// The Windows API is reached through the native helper next to this file")
+	w.p("// (legacy\\fixhelp.exe, fixhelp-x86.exe on 32-bit Windows), which this script")
+	w.p("// checks against its SHA-256 below before it runs it. Where CryptoAPI has no")
+	w.p("// SHA-256 (XP before SP3), files are checked in JScript, which takes minutes")
+	w.p("// for large files.")
 	w.p("")
 	w.p("var BUNDLE = {")
 	w.p("    id: %s,", js(l.Bundle))
@@ -303,11 +267,7 @@ func (w *writer) step(l *payload.Lock, i int) error {
 	w.p("//   When:    %s", comment(payload.Describe(s.When, s.Unless)))
 	if s.Kind != payload.KindDetect && s.Skip == "" {
 		w.p("//   Reboot:  %s", comment(rebootText(s.Reboot)))
-		if s.Kind == payload.KindExe {
-			w.p("//   Timeout: %s", secondsText(s.Timeout))
-		} else {
-			w.p("//   Timeout: %s in runner.exe; not enforced here (see LIMITS above)", secondsText(s.Timeout))
-		}
+		w.p("//   Timeout: %s", secondsText(s.Timeout))
 	}
 	w.p("// %s", strings.Repeat("-", 74))
 	w.p("STEPS.push({")

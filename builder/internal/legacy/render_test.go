@@ -156,12 +156,6 @@ func TestRenderRefuses(t *testing.T) {
 			l.Steps[7].Unless.Registry.Value = `a"b`
 		}, "cannot pass %"},
 		"NUL in args": {func(l *payload.Lock) { l.Steps[2].Args = "a\x00b" }, "NUL"},
-		"a variable Windows always sets in args": {func(l *payload.Lock) {
-			l.Steps[2].Args = `/log:50% /q %temp%\x.log`
-		}, "hold %temp%, which the legacy executor cannot pass on unchanged"},
-		"SystemRoot in args (runner.exe passes it on)": {func(l *payload.Lock) {
-			l.Steps[2].Args = `/d:%SYSTEMROOT%\x`
-		}, "hold %SYSTEMROOT%"},
 		"program not in the lock": {func(l *payload.Lock) {
 			l.Steps[2].Program = "payloads/cleanup-tool/other.exe"
 		}, "not a payload of the bundle"},
