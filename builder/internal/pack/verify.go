@@ -33,8 +33,7 @@ func (r *Report) addf(format string, args ...any) {
 
 // required are the files every bundle must list: without them there is
 // nothing to start on the broken machine.
-var required = []string{payload.StartCmd, payload.RunnerAMD64, payload.RunnerX86, payload.LegacyDir + "/run.cmd",
-	payload.LegacyHelperAMD64, payload.LegacyHelperX86}
+var required = []string{payload.StartCmd, payload.RunnerAMD64, payload.RunnerX86, payload.LegacyDir + "/run.cmd"}
 
 // bundleFile is one file found in a bundle.
 type bundleFile struct {
