@@ -37,7 +37,7 @@ func BuildHelpers() (string, error) {
 			return
 		}
 		src := filepath.Join(strings.TrimSpace(string(out)), "helper")
-		if msg, err := exec.Command("make", "-s", "-C", src, "OUT="+legacy).CombinedOutput(); err != nil {
+		if msg, err := exec.Command("make", "-s", "-j2", "-C", src, "OUT="+legacy).CombinedOutput(); err != nil {
 			h.err = fmt.Errorf("building the legacy helper (apt install gcc-mingw-w64-x86-64-win32 gcc-mingw-w64-i686-win32): %v\n%s", err, msg)
 		}
 	})
