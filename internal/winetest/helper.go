@@ -43,3 +43,25 @@ func BuildHelpers() (string, error) {
 	})
 	return h.dir, h.err
 }
+
+// AddHelpers puts the legacy helpers (BuildHelpers) into a runner folder
+// given to the builder with --runner-dir, as legacy/fixhelp*.exe.
+func AddHelpers(runnerDir string) error {
+	dir, err := BuildHelpers()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(runnerDir, payload.LegacyDir), 0o755); err != nil {
+		return err
+	}
+	for _, n := range []string{payload.LegacyHelperAMD64, payload.LegacyHelperX86} {
+		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(n)))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(runnerDir, filepath.FromSlash(n)), data, 0o755)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

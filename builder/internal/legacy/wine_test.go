@@ -88,22 +88,10 @@ func makeFixture(w *winetest.Wine) (*fixture, error) {
 			return nil, err
 		}
 	}
-	helpers, err := winetest.BuildHelpers()
-	if err != nil {
+	if err := winetest.AddHelpers(f.runnerDir); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Join(f.runnerDir, payload.LegacyDir), 0o755); err != nil {
-		return nil, err
-	}
-	for _, n := range []string{payload.LegacyHelperAMD64, payload.LegacyHelperX86} {
-		data, err := os.ReadFile(filepath.Join(helpers, filepath.FromSlash(n)))
-		if err == nil {
-			err = os.WriteFile(filepath.Join(f.runnerDir, filepath.FromSlash(n)), data, 0o755)
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
+	var err error
 	if f.builder, err = w.BuildBuilder(); err != nil {
 		return nil, err
 	}
