@@ -7,22 +7,29 @@ MANIFEST ?= manifests/netfx11sp1-kb979906.yaml
 
 RUNNERBIN := builder/internal/runnerbin/bin
 
-.PHONY: all build runner test lint bench demo bundle fuzz winres clean
+.PHONY: all build runner helper test lint bench demo bundle fuzz winres clean
 
 all: build
 
 ## build: the builder for this machine, carrying both runners inside (dist/builder)
-build: runner
-	mkdir -p $(RUNNERBIN)
+build: runner helper
+	mkdir -p $(RUNNERBIN)/legacy
 	cp dist/runner.exe dist/runner-x86.exe $(RUNNERBIN)/
+	cp dist/legacy/fixhelp.exe dist/legacy/fixhelp-x86.exe $(RUNNERBIN)/legacy/
 	$(GOBUILD) -tags embedrunner -o dist/builder ./builder
 
-## runner: cross-compile runner.exe (windows/amd64) and runner-x86.exe (windows/386)
-runner:
+## runner: cross-compile runner.exe (windows/amd64) and runner-x86.exe (windows/386), and the legacy helper
+runner: helper
 	GOOS=windows GOARCH=amd64 $(GOBUILD) -o dist/runner.exe ./runner
 	GOOS=windows GOARCH=386 $(GOBUILD) -o dist/runner-x86.exe ./runner
 
-## test: lint, then every test (the Wine tests run when Wine is installed); a failed package is retried once, loudly
+## helper: the legacy executor's native helper for XP SP3 to 8.1, x64 and x86 (dist/legacy/fixhelp*.exe;
+## mingw-w64, reproducible)
+helper:
+	mkdir -p dist/legacy
+	$(MAKE) -C runner/legacy/helper OUT=$(CURDIR)/dist/legacy
+
+## test: lint, then every test (the Wine tests run when Wine is installed)
 test: lint
 	GO=$(GO) scripts/test.sh
 
@@ -37,11 +44,12 @@ lint:
 demo: build
 	scripts/demo.sh
 
-## bench: cold fetch vs curl + sha256sum, warm rebuild vs zip -0 (figures, not assertions)
+## bench: cold fetch vs curl + sha256sum, warm rebuild vs zip -0, the legacy path's SHA-256 under Wine (figures, not assertions)
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./builder/internal/fetch ./builder/internal/pack
 	$(GO) run ./bench/fetch -builder dist/builder
 	bench/pack.sh dist/builder
+	$(GO) test -run '^$$' -bench 'Wine(Helper|JScript)SHA256' -benchtime 1x ./builder/internal/legacy
 
 ## fuzz: the fuzz targets (manifest parser, archive extraction, lock codec), 5 minutes each
 fuzz:

@@ -27,6 +27,9 @@ done
 [ -n "${FIXSTICK_RUNNER_DIR:-}" ] || {
 	printf 'MZ stand-in\n' >runners/runner.exe
 	printf 'MZ stand-in\n' >runners/runner-x86.exe
+	mkdir -p runners/legacy
+	printf 'MZ stand-in\n' >runners/legacy/fixhelp.exe
+	printf 'MZ stand-in\n' >runners/legacy/fixhelp-x86.exe
 	export FIXSTICK_RUNNER_DIR="$DIR/runners"
 }
 

@@ -17,6 +17,21 @@ const (
 	ReportsDir  = "reports"        // reports/<COMPUTERNAME>/, written by runners; not in the lock
 )
 
+// The legacy executor's native helper (runner/legacy/helper), for 64-bit
+// and 32-bit Windows XP SP3 to 8.1.
+const (
+	LegacyHelperAMD64 = "legacy/fixhelp.exe"
+	LegacyHelperX86   = "legacy/fixhelp-x86.exe"
+)
+
+// WineExport is the ntdll.dll export by which both executors know they run
+// under Wine (Windows' ntdll has none): there, and never on Windows, a
+// folder owned by the process's own user counts as private, since Wine
+// keeps no owners and shows every file as that user's (runner.exe:
+// runner/internal/winsys; the legacy helper: runner/legacy/helper/secops.c,
+// which a test holds to this name).
+const WineExport = "wine_get_version"
+
 // PayloadPath is where an artifact's file (or a file extracted from it)
 // lives in the bundle. Each artifact has its own folder, so that two
 // artifacts may share a file name and each installer is copied, and run,

@@ -64,6 +64,10 @@ func makeFixture(t *testing.T, w *winetest.Wine) (*fixture, error) {
 			return nil, err
 		}
 	}
+	// every bundle carries the legacy executor's helpers
+	if err := winetest.AddHelpers(f.runnerDir); err != nil {
+		return nil, err
+	}
 	fake, err := os.ReadFile(w.GoBuild(t, "fixstick/internal/winetest/fixtures/fakeinstaller", "amd64", "-s -w"))
 	if err != nil {
 		return nil, err

@@ -71,6 +71,9 @@ func Main(m *testing.M) {
 		_ = os.RemoveAll(shared.root)
 	}
 	mu.Unlock()
+	if helperBuild.dir != "" {
+		_ = os.RemoveAll(helperBuild.dir)
+	}
 	os.Exit(code)
 }
 

@@ -15,7 +15,6 @@
 package legacy
 
 import (
-	_ "embed"
 	"fmt"
 	"path"
 	"sort"
@@ -23,6 +22,7 @@ import (
 	"strings"
 
 	"fixstick/payload"
+	"fixstick/runner/legacy"
 )
 
 // Bundle paths of the files Render returns.
@@ -32,8 +32,8 @@ var (
 	Calibration = path.Join(payload.LegacyDir, "bytes.bin")   // the 256 byte values, to read files as bytes
 )
 
-//go:embed engine.js
-var engine string
+// engine is the fixed part of the script, shared by every bundle.
+var engine = legacy.Engine
 
 // root stands for the private folder in a rendered command line; the
 // script joins the pieces with the real folder. Lock arguments cannot hold
@@ -90,9 +90,9 @@ func check(l *payload.Lock) error {
 		if strings.ContainsRune(s.Args, 0) {
 			return fmt.Errorf("step %s: the arguments hold a NUL character", s.ID)
 		}
-		if v := windowsVariable(s.Args); v != "" {
-			return fmt.Errorf("step %s: the arguments hold %s, which the legacy executor cannot pass on unchanged "+
-				"(Windows Script Host replaces it; runner.exe does not): leave it out", s.ID, v)
+		if strings.ContainsAny(s.Args, "\t\r\n") {
+			// the helper's requests are tab-separated lines
+			return fmt.Errorf("step %s: the arguments hold a tab or line break, which the legacy executor cannot pass on", s.ID)
 		}
 		for _, c := range []*payload.Condition{s.When, s.Unless} {
 			if err := checkCond(c); err != nil {
@@ -101,38 +101,6 @@ func check(l *payload.Lock) error {
 		}
 	}
 	return nil
-}
-
-// alwaysSet are environment variables every Windows defines. WSH's Run
-// replaces %NAME% in a command line when NAME is set, which runner.exe
-// never does in the arguments (it replaces only the %SystemRoot% in front
-// of msiexec and wusa), so the script refuses at run time, after checking
-// every file: for these names that is certain, and Render refuses when
-// the bundle is built.
-var alwaysSet = strings.Fields(`ALLUSERSPROFILE APPDATA CommonProgramFiles ComSpec COMPUTERNAME HOMEDRIVE HOMEPATH
-NUMBER_OF_PROCESSORS OS Path PATHEXT PROCESSOR_ARCHITECTURE ProgramFiles SystemDrive SystemRoot TEMP TMP USERNAME
-USERPROFILE windir`)
-
-// windowsVariable returns the first %NAME% in s that names one of
-// alwaysSet, or "".
-func windowsVariable(s string) string {
-	for rest := s; ; {
-		i := strings.IndexByte(rest, '%')
-		if i < 0 {
-			return ""
-		}
-		j := strings.IndexByte(rest[i+1:], '%')
-		if j < 0 {
-			return ""
-		}
-		name := rest[i+1 : i+1+j]
-		for _, v := range alwaysSet {
-			if strings.EqualFold(name, v) {
-				return "%" + name + "%"
-			}
-		}
-		rest = rest[i+1:]
-	}
 }
 
 func checkCond(c *payload.Condition) error {
@@ -211,19 +179,19 @@ func (w *writer) header(l *payload.Lock) {
 	w.p("//     Application Data\\fixstick\\<bundle>, on Vista and later %%ProgramData%%\\fixstick\\")
 	w.p("//     <bundle>; only SYSTEM and Administrators may enter) and checks each copy's")
 	w.p("//     SHA-256 against the list below; if any differs, nothing runs;")
-	w.p("//  2. runs the steps below in order, each only if its conditions hold (after")
-	w.p("//     a restart, each program's SHA-256 is checked again before it starts);")
+	w.p("//  2. runs the steps below in order, each only if its conditions hold (each")
+	w.p("//     program's SHA-256 is checked again, through a handle that keeps it")
+	w.p("//     from changing, before it starts);")
 	w.p("//  3. after a step that needs a restart, registers itself in HKLM RunOnce and")
-	w.p("//     continues after the restart (at most %d restarts);", 5)
+	w.p("//     continues after the restart (at most %d restarts);", payload.MaxReboots)
 	w.p("//  4. writes report.json and legacy.log in the private folder and in")
 	w.p("//     reports\\<COMPUTERNAME>\\ next to START.cmd.")
 	w.p("//")
-	w.p("// LIMITS, compared with runner.exe: a program still running at its timeout is")
-	w.p("// stopped by its file name (taskkill, or tskill on XP Home, which leaves its")
-	w.p("// child processes running); msiexec and wusa steps are not stopped (ending")
-	w.p("// them by name would end Windows Installer itself): close a hung one in Task")
-	w.p("// Manager and the step fails. Checking SHA-256 in JScript takes minutes for")
-	w.p("// large files.")
+	w.p("// The Windows API is reached through the native helper next to this file")
+	w.p("// (legacy\\fixhelp.exe, fixhelp-x86.exe on 32-bit Windows), which this script")
+	w.p("// checks against its SHA-256 below before it runs it. Where CryptoAPI has no")
+	w.p("// SHA-256 (XP before SP3), files are checked in JScript, which takes minutes")
+	w.p("// for large files.")
 	w.p("")
 	w.p("var BUNDLE = {")
 	w.p("    id: %s,", js(l.Bundle))
@@ -260,8 +228,25 @@ func (w *writer) files(l *payload.Lock) error {
 	}
 	w.p("];")
 	w.p("// The executor's own files, copied next to the payloads so that the run")
-	w.p("// after a restart starts from the private folder.")
-	w.p("var LEGACY_FILES = [%s, %s, %s];", js(path.Base(RunCmd)), js(path.Base(Script)), js(path.Base(Calibration)))
+	w.p("// after a restart starts from the private folder; each is checked against")
+	w.p("// the lock first (this script cannot hold its own SHA-256: it reads it there).")
+	w.p("var LEGACY_FILES = [%s, %s, %s, %s, %s];", js(path.Base(RunCmd)), js(path.Base(Script)), js(path.Base(Calibration)),
+		js(path.Base(payload.LegacyHelperAMD64)), js(path.Base(payload.LegacyHelperX86)))
+	w.p("// The native helper, for 64-bit and 32-bit Windows: checked in JScript")
+	w.p("// before its first use, then trusted with everything else.")
+	w.p("var HELPERS = {")
+	for i, h := range []string{payload.LegacyHelperAMD64, payload.LegacyHelperX86} {
+		f := lockFile(l, h)
+		if f == nil || !payload.IsHex(f.SHA256, 64) || f.Size <= 0 || f.Size > 1<<53 {
+			return fmt.Errorf("the bundle lacks the legacy helper %s (make helper builds it)", h)
+		}
+		sep := ","
+		if i == 1 {
+			sep = ""
+		}
+		w.p("    %s: { path: %s, sha256: %s, size: %d }%s", js([]string{"x64", "x86"}[i]), js(f.Path), js(f.SHA256), f.Size, sep)
+	}
+	w.p("};")
 	w.p("")
 	w.p("var STEPS = [];")
 	return nil
@@ -309,11 +294,7 @@ func (w *writer) step(l *payload.Lock, i int) error {
 	}
 	if s.Kind != payload.KindDetect && s.Skip == "" {
 		w.p("//   Reboot:  %s", comment(rebootText(s.Reboot)))
-		if s.Kind == payload.KindExe {
-			w.p("//   Timeout: %s", secondsText(s.Timeout))
-		} else {
-			w.p("//   Timeout: %s in runner.exe; not enforced here (see LIMITS above)", secondsText(s.Timeout))
-		}
+		w.p("//   Timeout: %s", secondsText(s.Timeout))
 	}
 	w.p("// %s", strings.Repeat("-", 74))
 	w.p("STEPS.push({")
@@ -392,6 +373,11 @@ func (w *writer) tables() {
 	w.b.WriteString(strings.Join(lines, ",\n") + "\n")
 	w.p("};")
 	w.p("var GENERIC_CODE_TEXT = %s;", js(genericText()))
+	w.p("// Policy (payload/policy.go), in seconds.")
+	w.p("var MAX_REBOOTS = %d;        // stop a restart loop", payload.MaxReboots)
+	w.p("var RETRY_FOR = %d;        // keep retrying exit code 1618 and the like", int(payload.RetryFor.Seconds()))
+	w.p("var RETRY_FIRST = %d, RETRY_MAX_WAIT = %d;", int(payload.RetryFirst.Seconds()), int(payload.RetryMaxWait.Seconds()))
+	w.p("var DEFAULT_TIMEOUT = %d;  // when the lock gives none", int(payload.DefaultTimeout.Seconds()))
 	w.p("")
 }
 
@@ -416,13 +402,15 @@ func knownCodes() []uint32 {
 	return out
 }
 
-func lockHas(l *payload.Lock, p string) bool {
-	for _, f := range l.Files {
-		if f.Path == p {
-			return true
+func lockHas(l *payload.Lock, p string) bool { return lockFile(l, p) != nil }
+
+func lockFile(l *payload.Lock, p string) *payload.LockFile {
+	for i := range l.Files {
+		if l.Files[i].Path == p {
+			return &l.Files[i]
 		}
 	}
-	return false
+	return nil
 }
 
 func winPath(p string) string { return strings.ReplaceAll(p, "/", `\`) }

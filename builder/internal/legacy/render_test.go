@@ -117,7 +117,9 @@ func TestRenderCommandLines(t *testing.T) {
 		ext := map[payload.Kind]string{payload.KindExe: "exe", payload.KindMSI: "msi", payload.KindMSP: "msp", payload.KindMSU: "msu"}[k]
 		prog := "payloads/p/setup." + ext
 		l := &payload.Lock{Version: 1, Bundle: "b1",
-			Files: []payload.LockFile{{Path: prog, SHA256: strings.Repeat("a", 64), Size: 1}},
+			Files: []payload.LockFile{{Path: prog, SHA256: strings.Repeat("a", 64), Size: 1},
+				{Path: payload.LegacyHelperAMD64, SHA256: strings.Repeat("b", 64), Size: 1},
+				{Path: payload.LegacyHelperX86, SHA256: strings.Repeat("c", 64), Size: 1}},
 			Steps: []payload.LockStep{{ID: "s1", Kind: k, Program: prog, Args: `/q:a /c:"x y" %NOPE%`, Reboot: payload.RebootIfNeeded}}}
 		files, err := Render(l)
 		if err != nil {
@@ -154,17 +156,15 @@ func TestRenderRefuses(t *testing.T) {
 			l.Steps[9].Unless.Registry.Value = `a"b`
 		}, "cannot pass %"},
 		"NUL in args": {func(l *payload.Lock) { l.Steps[2].Args = "a\x00b" }, "NUL"},
-		"a variable Windows always sets in args": {func(l *payload.Lock) {
-			l.Steps[2].Args = `/log:50% /q %temp%\x.log`
-		}, "hold %temp%, which the legacy executor cannot pass on unchanged"},
-		"SystemRoot in args (runner.exe passes it on)": {func(l *payload.Lock) {
-			l.Steps[2].Args = `/d:%SYSTEMROOT%\x`
-		}, "hold %SYSTEMROOT%"},
 		"program not in the lock": {func(l *payload.Lock) {
 			l.Steps[2].Program = "payloads/cleanup-tool/other.exe"
 		}, "not a payload of the bundle"},
 		"program outside payloads": {func(l *payload.Lock) { l.Steps[2].Program = "runner.exe" }, "not a payload"},
 		"bundle id with a space":   {func(l *payload.Lock) { l.Bundle = "a b" }, "invalid id"},
+		"no helper":                {func(l *payload.Lock) { l.Files = l.Files[:1] }, "lacks the legacy helper legacy/fixhelp.exe"},
+		"tab in args": {func(l *payload.Lock) {
+			l.Steps[2].Args = "/q\tx"
+		}, "a tab or line break"},
 		"huge minimum": {func(l *payload.Lock) {
 			l.Steps[9].Unless.Registry.Equals, l.Steps[9].Unless.Registry.Min = nil, ptr(uint64(1)<<60)
 		}, "2^53"},

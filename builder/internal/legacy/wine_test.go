@@ -2,6 +2,7 @@ package legacy
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,12 +33,6 @@ func xpPrefix(t *testing.T) *winetest.Prefix {
 	p.RegAdd(cv, "CSDVersion", "REG_SZ", "Service Pack 3", 0)
 	p.RegDelete(cv, "CurrentMajorVersionNumber", 0)
 	p.RegDelete(cv, "CurrentMinorVersionNumber", 0)
-	// Wine's cacls does nothing: a stand-in that keeps and shows a list.
-	cacls, err := os.ReadFile(winetest.Get(t).GoBuild(t, "fixstick/builder/internal/legacy/testdata/fakecacls", "amd64", "-s -w"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	replaceSystemProgram(t, p, "cacls.exe", cacls)
 	return p
 }
 
@@ -92,6 +87,9 @@ func makeFixture(w *winetest.Wine) (*fixture, error) {
 		if err := os.WriteFile(filepath.Join(f.runnerDir, n), []byte("MZ stand-in: the legacy path never starts it"), 0o644); err != nil {
 			return nil, err
 		}
+	}
+	if err := winetest.AddHelpers(f.runnerDir); err != nil {
+		return nil, err
 	}
 	var err error
 	if f.builder, err = w.BuildBuilder(); err != nil {
@@ -198,10 +196,11 @@ func newMachine(t *testing.T, bundle string) *machine {
 	return &machine{Prefix: p, t: t, bundle: bundle, lock: &l}
 }
 
-// private is a Windows path in the bundle's private folder: XP's place,
-// %ALLUSERSPROFILE%\Application Data, which Wine puts under C:\ProgramData.
+// private is a Windows path in the bundle's private folder, under the
+// all-users application data folder (SHGetFolderPath): Wine's is
+// C:\ProgramData, also when it reports XP.
 func (m *machine) private(elem ...string) string {
-	return strings.Join(append([]string{`C:\ProgramData\Application Data\fixstick\` + m.lock.Bundle}, elem...), `\`)
+	return strings.Join(append([]string{`C:\ProgramData\fixstick\` + m.lock.Bundle}, elem...), `\`)
 }
 
 // legacy starts the executor as START.cmd does on XP: cmd running run.cmd
@@ -375,8 +374,13 @@ func TestWineLegacySuccess(t *testing.T) {
 	if priv.Outcome != payload.ReportSuccess || priv.Computer != rep.Computer {
 		t.Errorf("private report %+v", priv)
 	}
-	if _, err := os.Stat(filepath.Join(filepath.Dir(m.reportPath()), "legacy.log")); err != nil {
+	log, err := os.ReadFile(filepath.Join(filepath.Dir(m.reportPath()), "legacy.log"))
+	if err != nil {
 		t.Errorf("the log was not copied next to the report: %v", err)
+	}
+	// the helper says the program is alive, against its timeout
+	if !strings.Contains(string(log), " step fixture running for 0s of 1h0m0s\r\n") {
+		t.Errorf("no heartbeat in legacy.log:\n%s", log)
 	}
 
 	// A second run does nothing more; the MSI now counts as installed.
@@ -438,16 +442,14 @@ func TestWineLegacyRebootResume(t *testing.T) {
 	if _, ok := m.RegQuery(`HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\RunOnce`, "fixstick-"+m.lock.Bundle, 64); ok {
 		t.Errorf("the RunOnce entry is still there")
 	}
-	// A payload is hashed when copied; the run after the restart hashes
-	// the private copy again before starting it.
+	// The run after the restart starts from the private copy (which the
+	// helper hashes again, through the handle it holds, before each run).
 	log, err := os.ReadFile(filepath.Join(filepath.Dir(m.reportPath()), "legacy.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	first, resumed, ok := strings.Cut(string(log), "continuing after the restart")
-	if !ok || strings.Count(first, "checking payloads/two/two_exit0.exe") != 1 ||
-		strings.Count(first, "checking payloads/one/one_exit3010.exe") != 1 ||
-		!strings.Contains(resumed, "checking payloads/two/two_exit0.exe") {
+	if !ok || !strings.Contains(first, "step one running for 0s of 1h0m0s") || !strings.Contains(resumed, "step two running for 0s of 1h0m0s") {
 		t.Errorf("legacy.log:\n%s", log)
 	}
 }
@@ -538,13 +540,56 @@ func TestWineLegacyCannotHashRefused(t *testing.T) {
 	}
 	m := newMachine(t, bundle)
 	r := m.legacy()
-	rep := m.report()
-	if rep.Outcome != payload.ReportRefused || !strings.Contains(rep.Reason, "cannot check the bundle's SHA-256 hashes") ||
-		!strings.Contains(rep.Reason, "builder verify") || !strings.Contains(r.Stdout, "REFUSED") {
-		t.Fatalf("%s: %s\n%s", rep.Outcome, rep.Reason, r.Stdout)
+	if r.Status != 1 || !strings.Contains(r.Stdout, "REFUSED: this computer cannot check the bundle's SHA-256 hashes") ||
+		!strings.Contains(r.Stdout, "builder verify") {
+		t.Fatalf("status %d:\n%s", r.Status, r.Stdout)
+	}
+	// Without a checked helper nothing is written to the stick: the
+	// report's write-back is the helper's (junctions, the lock).
+	if found, _ := filepath.Glob(filepath.Join(bundle, payload.ReportsDir, "*")); len(found) != 0 {
+		t.Errorf("written without the helper: %v", found)
 	}
 	if runs := m.fakeRuns(); len(runs) != 0 {
 		t.Errorf("a program ran: %+v", runs)
+	}
+}
+
+// editScript replaces each old text in the bundle's fixstick.js with its
+// new one (pairs of strings) and pins the result in the lock, as a
+// builder that rendered it so would have.
+func editScript(t *testing.T, bundle string, pairs ...string) {
+	t.Helper()
+	script := filepath.Join(bundle, "legacy", "fixstick.js")
+	data, err := os.ReadFile(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	for i := 0; i < len(pairs); i += 2 {
+		edited := strings.Replace(text, pairs[i], pairs[i+1], 1)
+		if edited == text {
+			t.Fatalf("no %q in the script", pairs[i])
+		}
+		text = edited
+	}
+	if err := os.WriteFile(script, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lockPath := filepath.Join(bundle, payload.LockName)
+	lock, err := os.ReadFile(lockPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, now := sha256.Sum256(data), sha256.Sum256([]byte(text))
+	entry := func(sum [32]byte, n int) string {
+		return fmt.Sprintf("\"sha256\": \"%x\",\n      \"size\": %d", sum, n)
+	}
+	edited := strings.Replace(string(lock), entry(old, len(data)), entry(now, len(text)), 1)
+	if edited == string(lock) {
+		t.Fatalf("legacy/fixstick.js is not in the lock as expected:\n%s", lock)
+	}
+	if err := os.WriteFile(lockPath, []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -589,9 +634,8 @@ func TestWineLegacyRetry(t *testing.T) {
 }
 
 // START.cmd sends Windows Vista to 8.1 to the legacy executor too: there
-// the private folder is %ProgramData%\fixstick, as runner.exe's, and
-// icacls restricts it, also when someone made it before: Administrators
-// become the owner, inherited entries go, and so does every other name.
+// the private folder is %ProgramData%\fixstick, as runner.exe's (Windows
+// names it: SHGetFolderPath, CSIDL_COMMON_APPDATA).
 func TestWineLegacyWin81(t *testing.T) {
 	f := getFixture(t)
 	bundle := f.build(t, []artifact{{"one", "one_exit0.exe", f.fake(t, 0)}}, `
@@ -602,17 +646,7 @@ func TestWineLegacyWin81(t *testing.T) {
 	p := winetest.Get(t).NewPrefix(t)
 	p.SetWindowsVersion("win81")
 	p.MapDrive("d", bundle)
-	icacls, err := os.ReadFile(winetest.Get(t).GoBuild(t, "fixstick/builder/internal/legacy/testdata/fakecacls", "amd64", "-s -w"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	replaceSystemProgram(t, p, "icacls.exe", icacls)
 	m := &machine{Prefix: p, t: t, bundle: bundle}
-	if err := os.MkdirAll(m.HostPath(`C:\ProgramData\fixstick`), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	writeTestFile(t, m, "acl.txt", strings.Join([]string{`WIN81\eve:(OI)(CI)(F)`, `NT AUTHORITY\SYSTEM:(I)(OI)(CI)(F)`,
-		`BUILTIN\Administrators:(I)(OI)(CI)(F)`, `CREATOR OWNER:(I)(OI)(CI)(IO)(F)`, `BUILTIN\Users:(I)(OI)(CI)(RX)`}, "\r\n"))
 	data, err := os.ReadFile(filepath.Join(bundle, payload.LockName))
 	if err != nil {
 		t.Fatal(err)
@@ -633,12 +667,6 @@ func TestWineLegacyWin81(t *testing.T) {
 	if runs := m.fakeRuns(); len(runs) != 1 || runs[0].CmdLine != `"`+priv+`\b\payloads\one\one_exit0.exe"` {
 		t.Errorf("runs %+v", runs)
 	}
-	if got := readTestFile(t, m, "acl.txt"); got != "NT AUTHORITY\\SYSTEM:(OI)(CI)F\r\nBUILTIN\\Administrators:(OI)(CI)F\r\n" {
-		t.Errorf("the private folder's list:\n%s", got)
-	}
-	if log := readTestFile(t, m, "cacls-log.txt"); !strings.Contains(log, `|/setowner|*S-1-5-32-544`) || !strings.Contains(log, `|/remove|WIN81\eve|/T|/C`) {
-		t.Errorf("icacls was run with:\n%s", log)
-	}
 }
 
 // A program still running at its timeout is stopped, and the step fails
@@ -657,27 +685,26 @@ func TestWineLegacyTimeoutStops(t *testing.T) {
   - id: after
     exe: after
 `)
-	// A manifest's shortest timeout is a minute; the test shortens it in
-	// the script (which does not check itself; builder verify would).
-	script := filepath.Join(bundle, "legacy", "fixstick.js")
-	data, err := os.ReadFile(script)
-	if err != nil {
-		t.Fatal(err)
-	}
-	short := strings.Replace(string(data), "    timeout: 60,\r\n", "    timeout: 3,\r\n", 1)
-	if short == string(data) {
-		t.Fatalf("no 60 s timeout in the script")
-	}
-	if err := os.WriteFile(script, []byte(short), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	// A manifest's shortest timeout is a minute; the test shortens it, and
+	// the heartbeat's interval, in the script, and pins the edited script
+	// in the lock (the executor checks its own files against the lock).
+	editScript(t, bundle, "    timeout: 60,\r\n", "    timeout: 3,\r\n", "var HEARTBEAT = 60;", "var HEARTBEAT = 1; ")
 	m := newMachine(t, bundle)
 	m.legacy()
 	rep := m.report()
-	// Wine's taskkill has no /T: the executor says the children may live.
 	if rep.Outcome != payload.ReportFailed || statuses(rep) != "stuck=failed after=not-run" ||
-		rep.Steps[0].Reason != "did not finish within 3s; the executor stopped it (its child processes may still run)" {
+		rep.Steps[0].Reason != "did not finish within 3s; the executor stopped it and every process it started" {
 		t.Fatalf("%s %s: %q", rep.Outcome, statuses(rep), rep.Steps[0].Reason)
+	}
+	log, err := os.ReadFile(filepath.Join(filepath.Dir(m.reportPath()), "legacy.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{" step stuck running for 0s of 3s\r\n", " step stuck running for 2s of 3s\r\n",
+		" the timeout passed: the program and every process it started were stopped\r\n"} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("legacy.log lacks %q:\n%s", want, log)
+		}
 	}
 	if n, ok := m.RegQuery(`HKLM\SOFTWARE\FixstickTest\stuck_hang`, "Runs", 64); !ok || n != "0x1" {
 		t.Errorf("the stuck installer ran %q times, want once", n)
@@ -733,79 +760,74 @@ func TestWineLegacyRebootAfterAndInitiated(t *testing.T) {
 	}
 }
 
-// The private folder is restricted on every run, also when it was there
-// before (a limited user may create it in All Users\Application Data on
-// XP): SYSTEM and Administrators get full control through cacls /E (which
-// never asks a translated Y/N question), every other name is removed, and
-// the list is read back. A name that stays makes the run refuse.
-func TestWineLegacyPrivateFolderRestricted(t *testing.T) {
+// The private folder is taken over on every run, with Wine's own cacls
+// and no stand-in (the take-over is the helper's, by SID, proven against
+// a fake security layer in runner/legacy): a file the lock does not list,
+// planted in the private copy, is deleted before anything runs, and the
+// report says so.
+func TestWineLegacyPrivateFolderCleaned(t *testing.T) {
 	f := getFixture(t)
 	bundle := f.build(t, []artifact{{"one", "one_exit0.exe", f.fake(t, 0)}}, `
   - id: one
     exe: one
 `)
 	m := newMachine(t, bundle)
-	// Made by a limited user before the first run, with their own entry.
-	if err := os.MkdirAll(m.HostPath(`C:\ProgramData\Application Data\fixstick`), 0o755); err != nil {
+	planted := m.HostPath(m.private(`b\payloads\one\version.dll`))
+	if err := os.MkdirAll(filepath.Dir(planted), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	acl := strings.Join([]string{`BUILTIN\Users:(OI)(CI)R`, `XPBOX\eve:(OI)(CI)F`, `BUILTIN\Administrators:(OI)(CI)F`,
-		`NT AUTHORITY\SYSTEM:(OI)(CI)F`, `CREATOR OWNER:(OI)(CI)(IO)F`}, "\r\n")
-	writeTestFile(t, m, "acl.txt", acl)
+	if err := os.WriteFile(planted, []byte("MZ planted"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	m.legacy()
-	if rep := m.report(); rep.Outcome != payload.ReportSuccess {
+	rep := m.report()
+	if rep.Outcome != payload.ReportSuccess || !strings.Contains(rep.Reason, `removed `+m.private(`b\payloads\one\version.dll`)+
+		` from the private copy: the lock does not list it`) {
 		t.Fatalf("%s: %s", rep.Outcome, rep.Reason)
 	}
-	got := readTestFile(t, m, "acl.txt")
-	for _, gone := range []string{"Users", "eve", "CREATOR OWNER"} {
-		if strings.Contains(got, gone) {
-			t.Errorf("%s keeps its entry:\n%s", gone, got)
-		}
-	}
-	if !strings.Contains(got, "Administrators") || !strings.Contains(got, "SYSTEM") {
-		t.Errorf("SYSTEM or Administrators lost:\n%s", got)
-	}
-	log := readTestFile(t, m, "cacls-log.txt")
-	if !strings.Contains(log, `/T|/E|/G|Administrators:F|SYSTEM:F`) || !strings.Contains(log, `/T|/E|/R|XPBOX\eve`) {
-		t.Errorf("cacls was run with:\n%s", log)
-	}
-	for _, l := range strings.Split(strings.TrimSpace(log), "\r\n") {
-		if strings.Contains(l, "|") && !strings.Contains(l, "|/E|") {
-			t.Errorf("cacls ran without /E, which asks a translated question: %s", l)
-		}
-	}
-
-	// An entry cacls cannot remove: nothing runs.
-	writeTestFile(t, m, "acl.txt", acl+"\r\n!XPBOX\\mallory:(OI)(CI)F")
-	os.Remove(m.C("fixstick-test", "cmdlines.txt"))
-	r := m.legacy()
-	rep := m.report()
-	if rep.Outcome != payload.ReportRefused || r.Status != 1 || !strings.Contains(rep.Reason, `also lets in XPBOX\mallory`) ||
-		!strings.Contains(rep.Reason, "Nothing was run") {
-		t.Fatalf("%s (status %d): %s", rep.Outcome, r.Status, rep.Reason)
-	}
-	if runs := m.fakeRuns(); len(runs) != 0 {
-		t.Errorf("a program ran: %+v", runs)
+	if _, err := os.Stat(planted); !os.IsNotExist(err) {
+		t.Errorf("the planted DLL is still there: %v", err)
 	}
 }
 
-func writeTestFile(t *testing.T, m *machine, name, text string) {
-	t.Helper()
-	if err := os.MkdirAll(m.C("fixstick-test"), 0o755); err != nil {
-		t.Fatal(err)
+// The executor's own files and its helper are checked against the lock
+// before they are used or copied into the private folder: a changed
+// script (which RunOnce would start after a restart) or helper is refused
+// and nothing runs.
+func TestWineLegacyOwnFilesChecked(t *testing.T) {
+	f := getFixture(t)
+	for _, name := range []string{"fixstick.js", "fixhelp.exe"} {
+		t.Run(name, func(t *testing.T) {
+			bundle := f.build(t, []artifact{{"one", "one_exit0.exe", f.fake(t, 0)}}, `
+  - id: one
+    exe: one
+`)
+			target := filepath.Join(bundle, "legacy", name)
+			data, err := os.ReadFile(target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if name == "fixstick.js" {
+				data = append(data, []byte("// changed\r\n")...) // still runs, as a changed script would
+			} else {
+				data[len(data)-1] ^= 1
+			}
+			if err := os.WriteFile(target, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			m := newMachine(t, bundle)
+			r := m.legacy()
+			if r.Status != 1 || !strings.Contains(r.Stdout, "REFUSED") || !strings.Contains(r.Stdout, "legacy/"+name+": ") {
+				t.Fatalf("status %d:\n%s", r.Status, r.Stdout)
+			}
+			if runs := m.fakeRuns(); len(runs) != 0 {
+				t.Errorf("a program ran: %+v", runs)
+			}
+			if _, err := os.Stat(m.HostPath(m.private(`b\legacy\` + name))); !os.IsNotExist(err) {
+				t.Errorf("the changed file is in the private folder: %v", err)
+			}
+		})
 	}
-	if err := os.WriteFile(m.C("fixstick-test", name), []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func readTestFile(t *testing.T, m *machine, name string) string {
-	t.Helper()
-	data, err := os.ReadFile(m.C("fixstick-test", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
 }
 
 // The administrator check needs real administrator rights (fsutil

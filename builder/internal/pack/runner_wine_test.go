@@ -23,7 +23,9 @@ func TestRunnerVerifiesBundleUnderWine(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := fixture(t)
-	o.Runners = []File{{Path: payload.RunnerAMD64, Data: runner}, {Path: payload.RunnerX86, Data: runner}}
+	// the legacy path is not started here: stand-ins for its helpers
+	o.Runners = []File{{Path: payload.RunnerAMD64, Data: runner}, {Path: payload.RunnerX86, Data: runner},
+		{Path: payload.LegacyHelperAMD64, Data: []byte("MZ helper")}, {Path: payload.LegacyHelperX86, Data: []byte("MZ helper")}}
 	o.Legacy = legacy.Render
 	b, err := Prepare(context.Background(), o, t.TempDir())
 	if err != nil {

@@ -1,5 +1,7 @@
 // Package runnerbin finds the runner programs (runner.exe for windows/amd64,
-// runner-x86.exe for windows/386) that go into every bundle.
+// runner-x86.exe for windows/386) and the legacy executor's native helpers
+// (legacy/fixhelp.exe and legacy/fixhelp-x86.exe, from make helper) that go
+// into every bundle.
 //
 // The released builder (make build) carries them inside, built with the
 // tag embedrunner from bin/, where the Makefile copies them. A builder
@@ -26,8 +28,8 @@ import (
 // EnvDir names the environment variable that gives the runners' folder.
 const EnvDir = "FIXSTICK_RUNNER_DIR"
 
-// Names are the runner programs' file names, in the folder and the bundle.
-var Names = []string{payload.RunnerAMD64, payload.RunnerX86}
+// Names are the runner programs' paths, in the folder and the bundle.
+var Names = []string{payload.RunnerAMD64, payload.RunnerX86, payload.LegacyHelperAMD64, payload.LegacyHelperX86}
 
 // Load returns the runner programs, and the folder they were read from
 // ("" for the ones built into the builder: a bundle's bytes, and so its
@@ -61,15 +63,15 @@ func Load(dir string, getenv func(string) string) (_ []pack.File, from string, _
 func fromDir(dir string) ([]pack.File, error) {
 	var fs []pack.File
 	for _, n := range Names {
-		b, err := os.ReadFile(filepath.Join(dir, n))
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(n)))
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("no %s in %s: run make runner", n, dir)
+				return nil, fmt.Errorf("no %s in %s: run make runner", filepath.FromSlash(n), dir)
 			}
 			return nil, err
 		}
 		if len(b) < 2 || string(b[:2]) != "MZ" {
-			return nil, fmt.Errorf("%s is not a Windows program", filepath.Join(dir, n))
+			return nil, fmt.Errorf("%s is not a Windows program", filepath.Join(dir, filepath.FromSlash(n)))
 		}
 		fs = append(fs, pack.File{Path: n, Data: b})
 	}

@@ -12,9 +12,11 @@ import (
 func runnerDir(t *testing.T, amd64, x86 string) string {
 	t.Helper()
 	d := t.TempDir()
-	for name, data := range map[string]string{payload.RunnerAMD64: amd64, payload.RunnerX86: x86} {
+	os.MkdirAll(filepath.Join(d, payload.LegacyDir), 0o755)
+	for name, data := range map[string]string{payload.RunnerAMD64: amd64, payload.RunnerX86: x86,
+		payload.LegacyHelperAMD64: "MZ helper", payload.LegacyHelperX86: "MZ helper x86"} {
 		if data != "" {
-			os.WriteFile(filepath.Join(d, name), []byte(data), 0o644)
+			os.WriteFile(filepath.Join(d, filepath.FromSlash(name)), []byte(data), 0o644)
 		}
 	}
 	return d
@@ -30,7 +32,7 @@ func TestLoad(t *testing.T) {
 		return ""
 	}
 	fs, from, err := Load(flagDir, env)
-	if err != nil || len(fs) != 2 || string(fs[0].Data) != "MZ flag amd64" || fs[0].Path != payload.RunnerAMD64 || fs[1].Path != payload.RunnerX86 || from != flagDir {
+	if err != nil || len(fs) != 4 || string(fs[0].Data) != "MZ flag amd64" || fs[0].Path != payload.RunnerAMD64 || fs[1].Path != payload.RunnerX86 || from != flagDir {
 		t.Fatalf("--runner-dir: %v %q %v", fs, from, err)
 	}
 	fs, from, err = Load("", env)

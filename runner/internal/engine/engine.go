@@ -20,10 +20,10 @@ import (
 
 // Defaults for the bounds an Engine applies when its fields are zero.
 const (
-	DefaultRetryFor   = 20 * time.Minute // how long "retry" (1618) outcomes are retried
-	DefaultRetryFirst = 15 * time.Second // the first wait; it doubles up to RetryMaxWait
-	RetryMaxWait      = 2 * time.Minute
-	DefaultMaxReboots = 5
+	DefaultRetryFor   = payload.RetryFor   // how long "retry" (1618) outcomes are retried
+	DefaultRetryFirst = payload.RetryFirst // the first wait; it doubles up to RetryMaxWait
+	RetryMaxWait      = payload.RetryMaxWait
+	DefaultMaxReboots = payload.MaxReboots
 	DefaultHeartbeat  = time.Minute
 )
 

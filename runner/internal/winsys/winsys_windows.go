@@ -132,8 +132,9 @@ func trusted(dir string) bool {
 	return false
 }
 
-// underWine is true under Wine, whose ntdll exports wine_get_version.
-var underWine = windows.NewLazySystemDLL("ntdll.dll").NewProc("wine_get_version").Find() == nil
+// underWine is true under Wine, whose ntdll exports wine_get_version
+// (payload.WineExport; the legacy helper has the same rule).
+var underWine = windows.NewLazySystemDLL("ntdll.dll").NewProc(payload.WineExport).Find() == nil
 
 // resetTree gives dir and everything below it (links are not followed)
 // the private owner and protected DACL.

@@ -5,7 +5,11 @@
 // Written for Windows Script Host 5.7 / JScript 5.7 (Windows XP SP3):
 // ECMAScript 3 only (no JSON object, no Array indexOf/forEach, no
 // String trim), and only programs every Windows since XP has: cscript,
-// cmd, reg, cacls (XP) or icacls (Vista and later), shutdown.
+// cmd, reg, shutdown, and the bundle's native helper (legacy\fixhelp.exe,
+// or fixhelp-x86.exe on 32-bit Windows), which this script checks before
+// its first use and then calls for everything that needs the Windows API:
+// SHA-256, the checked copy, the private folder, running programs, and
+// writing reports back to the stick.
 // ======================================================================
 
 var sh = WScript.CreateObject("WScript.Shell");
@@ -22,13 +26,12 @@ var PRODUCT = "fixstick";
 var JOURNAL_NAME = "legacy-journal.txt"; // the Go runner's journal.json is another format
 var LOG_NAME = "legacy.log";
 var REPORT_NAME = "report.json";
-var MAX_REBOOTS = 5;                      // as runner.exe: stop a restart loop
-var RETRY_FOR = 20 * 60;                  // seconds to keep retrying exit code 1618 and the like
-var RETRY_FIRST = 15, RETRY_MAX_WAIT = 120;
+// MAX_REBOOTS, RETRY_FOR, RETRY_FIRST, RETRY_MAX_WAIT and DEFAULT_TIMEOUT
+// are rendered above from the policy runner.exe follows (payload/policy.go).
 var EXIT_SUCCESS = 0, EXIT_FAILED = 1, EXIT_REBOOT = 3010;
-var DEFAULT_TIMEOUT = 60 * 60;            // seconds, when the lock gives none
 
-var OPT = { resume: false, reboot: false, quiet: false, force: false, sha256: [], watch: null };
+var OPT = { resume: false, reboot: false, quiet: false, force: false, sha256: [] };
+var HEARTBEAT = 60;  // seconds between "still running" lines while a program runs
 var ID = "";       // the bundle id, from bundle.lock.json
 var P = {};        // paths in the private folder, set by main
 var J = null;      // the journal
@@ -335,140 +338,207 @@ function lockFile(path) {
     return null;
 }
 
-// copyBundle copies the payloads into the private folder and checks each
-// copy (the copy is what runs), then copies this executor itself so the
-// run after a restart starts from there, never from the stick. It returns
-// the list of problems; nothing runs unless it is empty.
+// lockEntries reads the SHA-256 and size of every file the lock in dir
+// lists, as {path: {path, sha256, size}}: the executor's own files are
+// checked against them (this script cannot hold its own SHA-256).
+function lockEntries(dir) {
+    var text = readText(dir + "\\bundle.lock.json"), out = {}, m;
+    var re = /\{\s*"path":\s*"([^"]*)",\s*"sha256":\s*"([0-9a-f]{64})",\s*"size":\s*([0-9]+)\s*\}/g;
+    while ((m = re.exec(text)) !== null) out[m[1]] = { path: m[1], sha256: m[2], size: parseInt(m[3], 10) };
+    return out;
+}
+
+// copyList lists what goes into the private copy as {from, to, f}: the
+// payloads, the executor's own files (checked against the lock, since the
+// run after a restart starts them), and the lock, as its bytes are now.
+function copyList(src) {
+    var list = [], i, entries = lockEntries(src);
+    for (i = 0; i < FILES.length; i++) list.push(FILES[i]);
+    for (i = 0; i < LEGACY_FILES.length; i++) {
+        var p = "legacy/" + LEGACY_FILES[i];
+        list.push(entries[p] ? entries[p] : { path: p, sha256: "", size: -1 });
+    }
+    var out = [];
+    for (i = 0; i < list.length; i++) {
+        out.push({ from: src + "\\" + winPath(list[i].path), to: P.bundle + "\\" + winPath(list[i].path), f: list[i] });
+    }
+    return out;
+}
+
+// copyBundle copies the payloads, the executor and the lock into the
+// private folder; each file is read once and its copy checked against the
+// lock. It returns the list of problems; nothing runs unless it is empty.
 function copyBundle(src) {
+    var problems = [], list = copyList(src), recs = [], i;
+    var lock = src + "\\bundle.lock.json", h = hashFile(lock);
+    list.push({ from: lock, to: P.bundle + "\\bundle.lock.json", f: { path: "bundle.lock.json", sha256: h.sha, size: h.size } });
+    say("copying the bundle to " + P.bundle + " and checking every file (SHA-256" + (HAVE_SHA ? "" : ", in JScript: slow") + ")");
+    if (!HAVE_SHA) return copyBundleSlow(list);
+    for (i = 0; i < list.length; i++) {
+        if (list[i].f.size < 0) problems.push(list[i].f.path + ": the lock does not list it");
+        else recs.push([list[i].from, list[i].to, list[i].f.sha256, String(list[i].f.size)]);
+    }
+    if (problems.length > 0) return problems;
+    var r = helper("copy", recs, false);
+    for (i = 0; i < r.records.length; i++) {
+        var x = r.records[i];
+        if (x[0] == "bad") problems.push(bundlePath(x[1]) + ": " + x[2] + (/^(size|sha256) /.test(x[2]) ? " (changed since the bundle was built)" : ""));
+        else if (x[0] == "error") problems.push(x.slice(1).join(" "));
+    }
+    if (problems.length == 0 && r.rc != 0) problems.push("the helper could not copy the bundle (exit code " + r.rc + ")");
+    return problems;
+}
+
+// bundlePath turns a path in the private copy back into the bundle's.
+function bundlePath(p) {
+    return p.substring(0, P.bundle.length + 1).toLowerCase() == (P.bundle + "\\").toLowerCase() ?
+        p.substring(P.bundle.length + 1).replace(/\\/g, "/") : p;
+}
+
+// copyBundleSlow is copyBundle where CryptoAPI has no SHA-256 (XP before
+// SP3): each copy is checked in JScript, at about 300 KB/s.
+function copyBundleSlow(list) {
     var problems = [];
-    say("copying the bundle to " + P.bundle + " and checking every file (SHA-256; large files take minutes)");
-    for (var i = 0; i < FILES.length; i++) {
-        var f = FILES[i];
-        var from = src + "\\" + winPath(f.path), to = P.bundle + "\\" + winPath(f.path);
-        if (!fso.FileExists(from)) {
-            problems.push(f.path + ": missing");
+    for (var i = 0; i < list.length; i++) {
+        var c = list[i];
+        if (c.f.size < 0) {
+            problems.push(c.f.path + ": the lock does not list it");
             continue;
         }
-        ensureFolder(fso.GetParentFolderName(to));
-        var part = to + ".part";
-        fso.CopyFile(from, part, true);
-        say("    checking " + f.path);
-        var why = checkFile(part, f);
-        if (why == "") VERIFIED[f.path] = true;
+        if (!fso.FileExists(c.from)) {
+            problems.push(c.f.path + ": missing");
+            continue;
+        }
+        ensureFolder(fso.GetParentFolderName(c.to));
+        var part = c.to + ".part";
+        fso.CopyFile(c.from, part, true);
+        say("    checking " + c.f.path);
+        var why = checkFile(part, c.f);
         if (why != "") {
             fso.DeleteFile(part, true);
             problems.push(why);
             continue;
         }
-        if (fso.FileExists(to)) fso.DeleteFile(to, true);
-        fso.MoveFile(part, to);
-    }
-    fso.CopyFile(src + "\\bundle.lock.json", P.bundle + "\\bundle.lock.json", true);
-    ensureFolder(P.bundle + "\\legacy");
-    for (i = 0; i < LEGACY_FILES.length; i++) {
-        fso.CopyFile(src + "\\legacy\\" + LEGACY_FILES[i], P.bundle + "\\legacy\\" + LEGACY_FILES[i], true);
+        VERIFIED[c.f.path] = true;
+        if (fso.FileExists(c.to)) fso.DeleteFile(c.to, true);
+        fso.MoveFile(part, c.to);
     }
     return problems;
 }
 
-// ----------------------------------------------------- private folder --
+// ------------------------------------------------------------- helper --
+// The native helper takes a request file and writes a response file, both
+// UTF-16 text, one record a line, fields separated by tabs: paths and
+// command lines never pass through a command line, where WSH would expand
+// %VARIABLES%.
 
-// privateRoot is %ProgramData%\fixstick on Vista and later (as runner.exe)
-// and %ALLUSERSPROFILE%\Application Data\fixstick on XP, which has no
-// ProgramData.
-function privateRoot() {
-    if (OS.major >= 6) return expand("%ProgramData%") + "\\" + PRODUCT;
-    return expand("%ALLUSERSPROFILE%") + "\\Application Data\\" + PRODUCT;
+var HELPER = "";     // the checked copy of the helper this run uses
+var HAVE_SHA = true; // CryptoAPI has SHA-256 here (XP SP3 and later)
+
+function machineArch() {
+    var arch = String(expand("%PROCESSOR_ARCHITECTURE%")).toUpperCase();
+    var wow = String(expand("%PROCESSOR_ARCHITEW6432%")).toUpperCase();
+    return wow.indexOf("%") < 0 && wow != "" ? wow : arch;
 }
 
-// restrict lets only SYSTEM and the Administrators group reach folder p,
-// on every run: the folder may have been made before, by anyone (a
-// limited user may create folders in All Users\Application Data on XP and
-// in ProgramData later). It returns "" or why p is not restricted;
-// nothing runs unless it is. SYSTEM and Administrators get full control,
-// every other name the list shows is removed, and the list is read back
-// to check. icacls (Vista and later) takes the well-known SIDs, removes
-// the inherited entries and makes Administrators the owner (an owner may
-// change the list at any time). XP's cacls takes only names, which are
-// translated on non-English Windows, so they are looked up by SID through
-// WMI; it replaces a list only after asking "Are you sure (Y/N)?", whose
-// answer letter is translated too, so it only edits (/E, which never
-// asks); and it cannot change the owner.
-function restrict(p) {
-    var q = "\"" + p + "\" ", rc;
-    if (OS.major >= 6) {
-        rc = capture("icacls.exe", q + "/setowner *S-1-5-32-544").rc;
-        if (rc != 0) return "icacls could not make Administrators the owner of " + p + " (exit code " + rc + ")";
-        rc = capture("icacls.exe", q + "/inheritance:r /grant:r *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F").rc;
-        if (rc != 0) return "icacls could not restrict " + p + " (exit code " + rc + ")";
-        return removeOthers("icacls.exe", p, function (name) { return q + "/remove \"" + name + "\" /T /C"; });
+function tempName(what) { return expand("%TEMP%") + "\\" + PRODUCT + "-" + (ID || BUNDLE.id) + "-" + what; }
+
+// startHelper copies this computer's helper from the bundle folder dir to
+// the administrator's TEMP folder (which no limited user can write),
+// checks that copy in JScript against the SHA-256 and size this script
+// holds, and uses it from then on. It returns "" or why not.
+function startHelper(dir) {
+    var h = HELPERS[machineArch() == "X86" ? "x86" : "x64"];
+    var src = dir + "\\" + winPath(h.path), dst = tempName(fso.GetFileName(src));
+    if (!fso.FileExists(src)) return h.path + ": missing";
+    var why = calibrate(dir + "\\legacy\\bytes.bin");
+    if (why != "") return "this computer cannot check the bundle's SHA-256 hashes (" + why + ")";
+    fso.CopyFile(src, dst, true);
+    why = checkFile(dst, h);
+    if (why != "") return why;
+    HELPER = dst;
+    var r = helper("sha256", [["file", dst]], false);
+    HAVE_SHA = r.rc != 3;
+    if (!HAVE_SHA) {
+        note("this Windows has no SHA-256 in CryptoAPI (XP before SP3): files are checked in JScript, which is slow " +
+            "(minutes for large files); installing XP SP3 makes it fast");
     }
-    var keep = keepNames();
-    rc = capture("cacls.exe", q + "/T /E /G \"" + keep[0] + "\":F \"" + keep[1] + "\":F").rc;
-    if (rc != 0) return "cacls could not give " + keep.join(" and ") + " full control of " + p + " (exit code " + rc + ")";
-    return removeOthers("cacls.exe", p, function (name) { return q + "/T /E /R \"" + name + "\""; });
-}
-
-// keepNames are the names of the Administrators group and SYSTEM here.
-function keepNames() {
-    return [accountName("Win32_Group", "S-1-5-32-544", "Administrators"), accountName("Win32_SystemAccount", "S-1-5-18", "SYSTEM")];
-}
-
-// removeOthers removes every name but SYSTEM and Administrators from the
-// list of folder p with tool (the arguments from removeArgs(name)), and
-// reads the list back: it returns "" or why p is not restricted.
-function removeOthers(tool, p, removeArgs) {
-    var keep = keepNames(), others = aclOthers(tool, p, keep);
-    for (var i = 0; others !== null && i < others.length; i++) capture(tool, removeArgs(others[i]));
-    others = aclOthers(tool, p, keep);
-    if (others === null) return tool + " did not show the permissions of " + p;
-    if (others.length > 0) return p + " also lets in " + others.join(", ") + ", and " + tool + " could not remove them";
     return "";
 }
 
-// aclOthers returns the names other than keep that the list of folder p
-// holds, as tool (cacls or icacls) shows it, or null when it shows none.
-// Both print "<p> NAME:PERM", then one "NAME:PERM" per line (account
-// names cannot hold ":"), then an empty line (icacls then sums up, in
-// words that may hold ":"); lines without ":" continue a "(special
-// access:)" entry. Names are compared without their domain (BUILTIN\,
-// NT AUTHORITY\, both translated), and characters outside ASCII as "?":
-// these tools write in the OEM code page, this script reads the ANSI one.
-function aclOthers(tool, p, keep) {
-    var r = capture(tool, "\"" + p + "\"");
-    if (r.rc != 0) return null;
-    var ascii = function (x) { return String(x).replace(/[^\x20-\x7e]/g, "?").toLowerCase(); };
-    var lines = r.out.split(/\r?\n/), head = ascii(p), found = false, others = [], seen = {};
-    for (var i = 0; i < lines.length; i++) {
-        var l = lines[i];
-        if (trim(l) == "") {
-            if (found) break;
-            continue;
-        }
-        if (ascii(l.substring(0, head.length)) == head) l = l.substring(head.length);
-        else if (/^[a-z]:\\/i.test(l)) return null; // the folder, written otherwise: unreadable
-        var at = l.indexOf(":");
-        if (at < 0) continue;
-        var name = trim(l.substring(0, at));
-        if (name == "") continue;
-        found = true;
-        var bare = ascii(name.replace(/^.*\\/, "")), ours = false;
-        for (var k = 0; k < keep.length; k++) if (bare == ascii(keep[k])) ours = true;
-        if (!ours && !seen[name]) {
-            seen[name] = true;
-            others.push(name);
-        }
+// helper runs the helper's command with records (arrays of fields) and
+// returns {rc, records}: its exit code and its response, as arrays.
+function helper(command, records, show) {
+    var req = tempName("request.txt"), res = tempName("response.txt"), lines = [command], i;
+    for (i = 0; i < records.length; i++) lines.push(records[i].join("\t"));
+    var t = fso.CreateTextFile(req, true, true);
+    t.Write(lines.join("\r\n") + "\r\n");
+    t.Close();
+    if (fso.FileExists(res)) fso.DeleteFile(res, true);
+    var rc = sh.Run("\"" + HELPER + "\" \"" + req + "\" \"" + res + "\"", show ? 1 : 0, true) >>> 0;
+    var out = [];
+    if (fso.FileExists(res)) {
+        lines = readText(res, true).replace(/^\ufeff/, "").split(/\r?\n/);
+        for (i = 0; i < lines.length; i++) if (lines[i] != "") out.push(lines[i].split("\t"));
     }
-    return found ? others : null;
+    if (rc == 2) throw new Error("the helper did not understand its " + command + " request: " + lines.join("; "));
+    return { rc: rc, records: out };
 }
 
-function accountName(cls, sid, fallback) {
-    try {
-        var wmi = GetObject("winmgmts:{impersonationLevel=impersonate}!\\\\.\\root\\cimv2");
-        var e = new Enumerator(wmi.ExecQuery("SELECT Name FROM " + cls + " WHERE SID='" + sid + "' AND LocalAccount=TRUE"));
-        if (!e.atEnd()) return e.item().Name;
-    } catch (x) { }
-    return fallback;
+// hashFile returns {sha, size} of the file at p, by the helper where it
+// can, else in JScript.
+function hashFile(p) {
+    if (HAVE_SHA) {
+        var r = helper("sha256", [["file", p]], false);
+        for (var i = 0; i < r.records.length; i++) {
+            var x = r.records[i];
+            if (x[0] == "sha256") return { sha: x[1], size: parseFloat(x[2]), ms: parseFloat(x[3]) };
+            if (x[0] == "error") throw new Error(x.slice(1).join(" "));
+        }
+        if (r.rc != 3) throw new Error("the helper could not hash " + p + " (exit code " + r.rc + ")");
+        HAVE_SHA = false;
+    }
+    var t0 = new Date().getTime(), s = sha256File(p, p);
+    return { sha: s.sha, size: s.size, ms: new Date().getTime() - t0 };
+}
+
+// ----------------------------------------------------- private folder --
+
+var PRIVATE_ROOT = "";
+
+// privateRoot is the all-users application data folder's fixstick: as
+// Windows names it (SHGetFolderPath, CSIDL_COMMON_APPDATA): "All Users\
+// Application Data" on XP, translated ("Anwendungsdaten"), and ProgramData
+// on Vista and later, as runner.exe's.
+function privateRoot() {
+    if (PRIVATE_ROOT != "") return PRIVATE_ROOT;
+    var r = helper("appdata", [], false);
+    for (var i = 0; i < r.records.length; i++) if (r.records[i][0] == "appdata") PRIVATE_ROOT = r.records[i][1] + "\\" + PRODUCT;
+    if (PRIVATE_ROOT == "") throw new Error("the helper did not find the all-users application data folder (exit code " + r.rc + ")");
+    return PRIVATE_ROOT;
+}
+
+// takeOver makes the private folder private on every run, as runner.exe
+// does, through the helper, by SID: a folder someone else owns, or a
+// junction, is moved aside and nothing in it is trusted; otherwise
+// Administrators become the owner of everything in it, with only SYSTEM
+// and Administrators let in; everything is read back; a junction or link
+// inside is refused; and files of the private copy that the lock does not
+// list are deleted. It returns "" or why the folder is not private.
+function takeOver() {
+    var recs = [["root", privateRoot()], ["bundle", P.root], ["keep-dir", P.bundle], ["keep", "bundle.lock.json"]], i;
+    for (i = 0; i < FILES.length; i++) recs.push(["keep", winPath(FILES[i].path)]);
+    for (i = 0; i < LEGACY_FILES.length; i++) recs.push(["keep", "legacy\\" + LEGACY_FILES[i]]);
+    var r = helper("takeover", recs, false), problems = [];
+    for (i = 0; i < r.records.length; i++) {
+        var x = r.records[i];
+        if (x[0] == "moved") note(x[1] + " was not private (someone else owned it, or it was a junction): moved aside as " + x[2] + ", and nothing in it is used");
+        else if (x[0] == "removed") note("removed " + x[1] + " from the private copy: the lock does not list it");
+        else if (x[0] == "refused") problems.push(x[1] + ": " + x[2]);
+        else if (x[0] == "error") problems.push(x.slice(1).join(" "));
+    }
+    if (r.rc != 0 && problems.length == 0) problems.push("the helper failed (exit code " + r.rc + ")");
+    return r.rc == 0 ? "" : problems.join("; ");
 }
 
 // ------------------------------------------------------------ registry --
@@ -563,9 +633,8 @@ function regKeyExists(key, view) { return regKey(key, view) !== null; }
 // ------------------------------------------------------------ Windows --
 
 function osInfo() {
-    var arch = String(expand("%PROCESSOR_ARCHITECTURE%")).toUpperCase();
     var wow = String(expand("%PROCESSOR_ARCHITEW6432%")).toUpperCase();
-    var machine = wow.indexOf("%") < 0 && wow != "" ? wow : arch;
+    var machine = machineArch();
     var info = {
         arch: machine == "AMD64" ? "x64" : machine == "ARM64" ? "arm64" : machine == "IA64" ? "ia64" : "x86",
         wow: wow.indexOf("%") < 0 && wow != "",
@@ -878,15 +947,26 @@ function writeReport(origin) {
     if (P.root && fso.FolderExists(P.root)) {
         try { writeAtomic(P.root + "\\" + REPORT_NAME, text); } catch (e) { say("warning: writing the report: " + errText(e)); }
     }
-    if (!origin) return;
+    if (!origin || HELPER == "") return;
+    // Only into the folder the run started from, while it holds this
+    // bundle's lock (the private copy's, or before there is one, the lock
+    // this run read there), never through a junction, never making that
+    // folder again: the helper checks all of it.
     try {
-        var dir = origin + "\\reports\\" + reportFolder(computerName());
-        ensureFolder(dir);
-        writeAtomic(dir + "\\" + REPORT_NAME, text);
+        var src = P.root && fso.FolderExists(P.root) ? P.root + "\\" + REPORT_NAME : tempName(REPORT_NAME);
+        if (src != P.root + "\\" + REPORT_NAME) writeAtomic(src, text);
+        var lock = P.bundle && fso.FileExists(P.bundle + "\\bundle.lock.json") ? P.bundle + "\\bundle.lock.json" : origin + "\\bundle.lock.json";
+        var recs = [["origin", origin], ["lock", lock], ["folder", reportFolder(computerName())], ["file", src, REPORT_NAME]];
         if (P.log && fso.FileExists(P.log)) {
             if (LOGFILE) LOGFILE.Close();
             LOGFILE = null;
-            fso.CopyFile(P.log, dir + "\\" + LOG_NAME, true);
+            recs.push(["file", P.log, LOG_NAME]);
+        }
+        var r = helper("writeback", recs, false);
+        if (r.rc != 0) {
+            var why = [];
+            for (var i = 0; i < r.records.length; i++) if (r.records[i][0] != "wrote") why.push(r.records[i].slice(1).join(" "));
+            say("note: the report was not written into the bundle folder (" + why.join("; ") + "); it is in " + (P.root || src));
         }
     } catch (e) {
         say("note: could not write the report into the bundle folder (" + errText(e) + "); it is in " + P.root);
@@ -993,47 +1073,20 @@ function succeeded(outcome) {
 function execStep(i, st, js) {
     var program = P.bundle + "\\" + winPath(st.program);
     var cmd = expandSystemRoot(st.cmd.join(P.root));
-    // WSH expands %VARIABLES% in the command line it is given; runner.exe
-    // does not. Run only what runs the same in both.
-    if (expand(cmd) != cmd) {
-        throw new Error("the command line holds %VARIABLE% text that Windows Script Host would replace, so it " +
-            "cannot be passed on unchanged: run this bundle with runner.exe (Windows 10 or later)");
-    }
     if (st.log != "") ensureFolder(P.logs);
+    ensureFolder(P.work);
     var f = lockFile(st.program);
     var wait = RETRY_FIRST, first = new Date().getTime();
     for (;;) {
-        var work = P.work + "\\" + (i + 1);
-        // A fresh, empty working folder: nothing can be planted next to
-        // the installer (old systems search the current folder for DLLs).
-        if (fso.FolderExists(work)) fso.DeleteFolder(work, true);
-        ensureFolder(work);
         js.state = "started";
         js.attempts++;
         saveJournal();
-        // A copy checked earlier in this run is trusted (only SYSTEM and
-        // Administrators can change it, and hashing in JScript is slow);
-        // one made before a restart is checked again before it runs.
-        if (!VERIFIED[st.program]) {
-            say("    checking " + st.program);
-            var why = checkFile(program, f);
-            if (why != "") throw new Error("the private copy changed before it ran: " + why);
-            VERIFIED[st.program] = true;
-        }
         say("    running " + cmd);
-        var marker = P.root + "\\watch-" + (i + 1), seconds = st.timeout > 0 ? st.timeout : DEFAULT_TIMEOUT;
-        if (st.kind == "exe") startWatch(marker, seconds, fso.GetFileName(program));
-        sh.CurrentDirectory = work;
-        var code = sh.Run(cmd, 1, true) >>> 0;
-        sh.CurrentDirectory = P.root; // so that a retry can empty the folder
-        if (st.kind == "exe") {
-            var stopped = endWatch(marker, seconds);
-            if (stopped != "") throw new Error(stopped);
-        }
+        var code = runProgram(st, program, f, cmd, P.work + "\\" + (i + 1));
         var r = classify(st, code);
         if (r[0] != "retry") return { code: code, outcome: r[0], text: r[1] };
         if ((new Date().getTime() - first) / 1000 + wait > RETRY_FOR) {
-            return { code: code, outcome: "failure", text: explainCode(code) + "; still so after retrying for " + (RETRY_FOR / 60) + "m0s" };
+            return { code: code, outcome: "failure", text: explainCode(code) + "; still so after retrying for " + durationString(RETRY_FOR) };
         }
         say("    exit code " + codeString(code) + ": " + explainCode(code) + "; trying again in " + wait + "s");
         sleep(wait);
@@ -1041,14 +1094,52 @@ function execStep(i, st, js) {
     }
 }
 
-// ----------------------------------------------------------- timeouts --
-// WScript.Shell's Run waits for a program but cannot give up on it (Exec
-// can, but Wine's lacks the exit code, and its pipes stall a console
-// program that writes much). So a second copy of this script watches the
-// clock: when the step's timeout passes before the step ends, it leaves a
-// marker and stops the program by its file name. Installers run through
-// msiexec or wusa are not stopped: ending those by name would end Windows
-// Installer itself.
+// runProgram runs a step's program once through the helper, as runner.exe
+// does: the private copy checked again through a handle that lets others
+// only read, held until the program has started (for msiexec and wusa,
+// until they end); the command line passed verbatim; a fresh, empty
+// working folder work (nothing can be planted next to the installer); a
+// kill-on-close job object, so the helper waits for the processes the
+// program starts, and at the timeout ends them all (never by name). While
+// it runs, the helper shows the time against the timeout in the window's
+// title and in the log, once a minute. It returns the exit code.
+function runProgram(st, program, f, cmd, work) {
+    var seconds = st.timeout > 0 ? st.timeout : DEFAULT_TIMEOUT, sys32 = expand("%SystemRoot%") + "\\System32\\";
+    var app = st.kind == "msi" || st.kind == "msp" ? sys32 + "msiexec.exe" : st.kind == "msu" ? sys32 + "wusa.exe" : program;
+    var sha = f.sha256;
+    if (!HAVE_SHA) {
+        // the helper cannot hash here: the copy was checked in JScript
+        // (again after a restart), and the helper only holds it
+        if (!VERIFIED[st.program]) {
+            say("    checking " + st.program);
+            var why = checkFile(program, f);
+            if (why != "") throw new Error("the private copy changed before it ran: " + why);
+            VERIFIED[st.program] = true;
+        }
+        sha = "-";
+    }
+    if (LOGFILE) LOGFILE.Close();
+    LOGFILE = null;
+    var r;
+    try {
+        r = helper("run", [["program", program, sha, String(f.size)], ["app", app], ["cmdline", cmd], ["dir", work],
+            ["timeout", String(seconds)], ["hold", st.kind == "exe" ? "start" : "exit"], ["log", P.log],
+            ["label", "step " + st.id], ["heartbeat", String(HEARTBEAT)]], true);
+    } finally {
+        LOGFILE = fso.OpenTextFile(P.log, 8, true, 0);
+    }
+    var errors = [];
+    for (var i = 0; i < r.records.length; i++) {
+        var x = r.records[i];
+        if (x[0] == "exit") return parseFloat(x[1]);
+        if (x[0] == "timeout") {
+            throw new Error("did not finish within " + durationString(seconds) + "; the executor stopped it and every process it started");
+        }
+        if (x[0] == "bad") throw new Error("the private copy changed before it ran: " + st.program);
+        if (x[0] == "error") errors.push(x.slice(1).join(" "));
+    }
+    throw new Error("the helper could not run the program" + (errors.length ? ": " + errors.join("; ") : " (exit code " + r.rc + ")"));
+}
 
 // durationString writes seconds as Go writes a time.Duration: 1h30m0s.
 function durationString(sec) {
@@ -1056,51 +1147,6 @@ function durationString(sec) {
     if (h > 0) return h + "h" + m + "m" + x + "s";
     if (m > 0) return m + "m" + x + "s";
     return x + "s";
-}
-
-// startWatch starts the watchdog for one run of a program; marker names
-// the files the two copies of the script share.
-function startWatch(marker, seconds, image) {
-    var files = [marker + ".done", marker + ".timeout", marker + ".tree"];
-    for (var i = 0; i < files.length; i++) if (fso.FileExists(files[i])) fso.DeleteFile(files[i], true);
-    sh.Run(cmdC() + "\"\"" + P.bundle + "\\legacy\\run.cmd\" /watch \"" +
-        marker + "\" " + seconds + " \"" + image + "\"\"", 0, false);
-}
-
-// endWatch tells the watchdog the program ended, and returns "" or why
-// the program ended: the watchdog stopped it.
-function endWatch(marker, seconds) {
-    writeAtomic(marker + ".done", "done\r\n");
-    if (!fso.FileExists(marker + ".timeout")) return "";
-    return "did not finish within " + durationString(seconds) + "; the executor stopped it" +
-        (fso.FileExists(marker + ".tree") ? " and its child processes" : " (its child processes may still run)");
-}
-
-// watch is the watchdog: it waits for the marker's .done file, and when
-// the time is up first, it stops every process with the program's name.
-function watch(w) {
-    var waited = 0;
-    while (waited < w.seconds) {
-        if (fso.FileExists(w.marker + ".done")) return EXIT_SUCCESS;
-        var s = Math.min(5, w.seconds - waited);
-        sleep(s);
-        waited += s;
-    }
-    if (fso.FileExists(w.marker + ".done")) return EXIT_SUCCESS;
-    writeAtomic(w.marker + ".timeout", "timeout\r\n");
-    var sys32 = expand("%SystemRoot%") + "\\System32\\";
-    // taskkill (XP Professional, Vista and later) stops the child
-    // processes too with /T; XP Home has only tskill.
-    if (fso.FileExists(sys32 + "taskkill.exe")) {
-        if (runHidden("\"" + sys32 + "taskkill.exe\" /F /T /IM \"" + w.image + "\"") == 0) {
-            writeAtomic(w.marker + ".tree", "tree\r\n");
-        } else {
-            runHidden("\"" + sys32 + "taskkill.exe\" /F /IM \"" + w.image + "\"");
-        }
-    } else {
-        runHidden("\"" + sys32 + "tskill.exe\" \"" + w.image.replace(/\.exe$/i, "") + "\" /A");
-    }
-    return EXIT_SUCCESS;
 }
 
 // runStep runs one step; it returns true when the run must stop here.
@@ -1446,10 +1492,6 @@ function parseArgs() {
         else if (s == "/force" || s == "--force") OPT.force = true;
         else if (s == "run" && i == 0) continue;
         else if (s == "/sha256" && i + 1 < a.length) OPT.sha256.push(String(a(++i)));
-        else if (s == "/watch" && i + 3 < a.length) {
-            OPT.watch = { marker: String(a(i + 1)), seconds: parseInt(a(i + 2), 10), image: String(a(i + 3)) };
-            i += 3;
-        }
         else return "unknown option " + a(i) + " (run.cmd takes /reboot, /quiet, /force and /sha256 FILE)";
     }
     return "";
@@ -1459,21 +1501,20 @@ function parseArgs() {
 // the executor computes it, and how long it took: a technician can check
 // a file by hand, and measure this computer's speed.
 function hashFiles(here) {
-    var why = calibrate(here + "\\legacy\\bytes.bin");
+    var why = startHelper(here);
     if (why != "") {
-        WScript.Echo("fixstick: cannot read files byte for byte here: " + why);
+        WScript.Echo("fixstick: cannot check files here: " + why);
         return EXIT_FAILED;
     }
+    if (!HAVE_SHA) WScript.Echo("fixstick: no SHA-256 in CryptoAPI here (XP before SP3): hashing in JScript, which is slow");
     for (var i = 0; i < OPT.sha256.length; i++) {
         var p = OPT.sha256[i];
         if (!fso.FileExists(p)) {
             WScript.Echo("fixstick: " + p + ": no such file");
             return EXIT_FAILED;
         }
-        var t0 = new Date().getTime();
-        var r = sha256File(p, p);
-        var ms = new Date().getTime() - t0;
-        WScript.Echo(r.sha + "  " + r.size + " bytes  " + ms + " ms  " + p);
+        var r = hashFile(p);
+        WScript.Echo(r.sha + "  " + r.size + " bytes  " + r.ms + " ms  " + p);
     }
     return EXIT_SUCCESS;
 }
@@ -1487,13 +1528,19 @@ function main() {
         return 2;
     }
     if (OPT.sha256.length > 0) return hashFiles(here);
-    if (OPT.watch !== null) return watch(OPT.watch);
     ID = lockBundleID(here);
     say((ID || BUNDLE.id) + ": " + BUNDLE.title + " (legacy executor, Windows XP to 8.1)");
     if (ID == "") {
         ID = BUNDLE.id;
         return refuse(here, "bundle.lock.json is missing next to the legacy folder, or belongs to another bundle: " +
             "copy the whole bundle folder again");
+    }
+    var why = startHelper(here);
+    if (why != "") {
+        return refuse(here, /cannot check/.test(why) ? why + ", so nothing was run. " +
+            "Check the bundle on another computer (runner.exe verify on Windows 10 or later, or builder verify), " +
+            "then run it with runner.exe where possible" : "the bundle's helper does not match the bundle: " + why +
+            "; nothing was run: copy the whole bundle folder again");
     }
     if (!isElevated()) {
         return refuse(here, "the runner needs administrator rights: log on as an administrator; on Vista and later, " +
@@ -1503,8 +1550,7 @@ function main() {
     var root = privateRoot() + "\\" + ID;
     P = { root: root, bundle: root + "\\b", journal: root + "\\" + JOURNAL_NAME, log: root + "\\" + LOG_NAME,
         logs: root + "\\logs", work: root + "\\w" };
-    ensureFolder(root);
-    var open = restrict(privateRoot());
+    var open = takeOver();
     if (open != "") {
         return refuse(here, "the private folder is not private: " + open + ". Nothing was run. Delete " + privateRoot() +
             " as an administrator (other bundles' journals are in it), then run the bundle again");
@@ -1514,12 +1560,6 @@ function main() {
     J = loadJournal();
     if (J === null) J = newJournal();
     if (J.bundle != ID) throw new Error("journal " + P.journal + " belongs to bundle " + J.bundle + ", not " + ID);
-    var why = calibrate(here + "\\legacy\\bytes.bin");
-    if (why != "") {
-        return refuse(J.origin || here, "this computer cannot check the bundle's SHA-256 hashes (" + why + "), so nothing was run. " +
-            "Check the bundle on another computer (runner.exe verify on Windows 10 or later, or builder verify), " +
-            "then run it with runner.exe where possible");
-    }
     if (!samePath(here, P.bundle)) {
         if (J.origin == "") J.origin = here;
         var problems = copyBundle(here);
