@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"fixstick/payload"
 )
 
 // TestBuildCorpus builds a bundle from every archive of pack's corpus of
@@ -28,8 +30,12 @@ func TestBuildCorpus(t *testing.T) {
 	defer srv.Close()
 	tool := sha256.Sum256([]byte("MZ cleanup tool"))
 	runners := t.TempDir()
-	for _, n := range []string{"runner.exe", "runner-x86.exe"} {
-		if err := os.WriteFile(filepath.Join(runners, n), []byte("MZ "+n), 0o644); err != nil {
+	for _, n := range []string{"runner.exe", "runner-x86.exe", payload.LegacyHelperAMD64, payload.LegacyHelperX86} {
+		name := filepath.Join(runners, filepath.FromSlash(n))
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, []byte("MZ "+n), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
