@@ -6,9 +6,10 @@ import (
 )
 
 // SystemRoot is the placeholder that CommandLine writes in front of system
-// programs. cmd.exe (the legacy executor) expands it by itself; the runner
-// replaces it with the real Windows directory (ExpandSystemRoot) before it
-// calls CreateProcess, so both start the very same program.
+// programs. Both executors replace it, in the program path only, with the
+// real Windows directory before they call CreateProcess (the legacy
+// executor through its helper), so both start the very same program and
+// pass the arguments verbatim.
 const SystemRoot = "%SystemRoot%"
 
 // System programs that steps of kind msi, msp and msu run. They are named by
@@ -74,48 +75,3 @@ func CommandLine(kind Kind, program, args, logPath string) (app, cmdline string,
 }
 
 func quote(s string) string { return `"` + s + `"` }
-
-// ExpandSystemRoot replaces every SystemRoot placeholder in s (matched
-// without regard to case, as cmd.exe does) with root, for example C:\WINDOWS.
-// It replaces every one, so it is only for a string with no step arguments
-// in it: the runner expands only the program path in front of msiexec and
-// wusa, and passes the arguments verbatim, even when they hold
-// %SystemRoot% for the installer to read.
-func ExpandSystemRoot(s, root string) string {
-	var b strings.Builder
-	n := len(SystemRoot)
-	last := 0
-	for i := 0; i+n <= len(s); {
-		if asciiEqualFold(s[i:i+n], SystemRoot) {
-			b.WriteString(s[last:i])
-			b.WriteString(root)
-			i += n
-			last = i
-			continue
-		}
-		i++
-	}
-	b.WriteString(s[last:])
-	return b.String()
-}
-
-// asciiEqualFold is strings.EqualFold without Unicode folding, which would
-// match the long s (U+017F) to "s"; cmd.exe folds ASCII only.
-func asciiEqualFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}

@@ -46,18 +46,3 @@ func TestCommandLine(t *testing.T) {
 		}
 	}
 }
-
-func TestExpandSystemRoot(t *testing.T) {
-	tests := map[string]string{
-		`"%SystemRoot%\System32\msiexec.exe" /i x`: `"C:\WINDOWS\System32\msiexec.exe" /i x`,
-		`%systemroot%\a %SYSTEMROOT%\b`:            `C:\WINDOWS\a C:\WINDOWS\b`,
-		`%SystemRoot`:                              `%SystemRoot`,
-		`%ſystemRoot%`:                             `%ſystemRoot%`, // no Unicode folding: cmd.exe does not
-		`no placeholder`:                           `no placeholder`,
-	}
-	for in, want := range tests {
-		if got := ExpandSystemRoot(in, `C:\WINDOWS`); got != want {
-			t.Errorf("ExpandSystemRoot(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
