@@ -117,6 +117,7 @@ func realHelper(t testing.TB) []byte {
 // The helper's SHA-256 (CryptoAPI) agrees with Go's at every padding edge
 // (55, 56, 63, 64 bytes...) and across its 1 MiB read chunks.
 func TestWineHelperSHA256(t *testing.T) {
+	t.Parallel()
 	p := winetest.Get(t).NewPrefix(t)
 	names, want := hashStick(t, p, realHelper(t), hashSizes)
 	got, _ := hashed(t, p, names)
@@ -131,6 +132,7 @@ func TestWineHelperSHA256(t *testing.T) {
 // so; its SHA-256 agrees with Go's at every padding edge and across its
 // 1 MiB read chunks.
 func TestWineJScriptSHA256(t *testing.T) {
+	t.Parallel()
 	p := winetest.Get(t).NewPrefix(t)
 	names, want := hashStick(t, p, noSHA256(t), hashSizes)
 	got, _ := hashed(t, p, names)

@@ -293,6 +293,7 @@ const cleanupArgs = `/q:a /c:"cleanup.exe /p .NET Framework - All Versions /u"`
 // verbatim IExpress command line from the private copy and an empty
 // working folder, a real MSI through msiexec with the step's args.
 func TestWineLegacySuccess(t *testing.T) {
+	t.Parallel()
 	f := getFixture(t)
 	bundle := f.build(t, []artifact{
 		{"cleanup", "cleanup_exit0.exe", f.fake(t, 0)},
@@ -402,6 +403,7 @@ func (m *machine) reportPath() string {
 }
 
 func TestWineLegacyRebootResume(t *testing.T) {
+	t.Parallel()
 	f := getFixture(t)
 	bundle := f.build(t, []artifact{{"one", "one_exit3010.exe", f.fake(t, 3010)}, {"two", "two_exit0.exe", f.fake(t, 0)}}, `
   - id: one
@@ -455,6 +457,7 @@ func TestWineLegacyRebootResume(t *testing.T) {
 }
 
 func TestWineLegacyFailureExplained(t *testing.T) {
+	t.Parallel()
 	f := getFixture(t)
 	bundle := f.build(t, []artifact{{"broken", "broken_exit1603.exe", f.fake(t, 1603)}, {"after", "after_exit0.exe", f.fake(t, 0)}}, `
   - id: broken
@@ -494,6 +497,7 @@ func TestWineLegacyFailureExplained(t *testing.T) {
 }
 
 func TestWineLegacyTamperedRefused(t *testing.T) {
+	t.Parallel()
 	f := getFixture(t)
 	bundle := f.build(t, []artifact{{"one", "one_exit0.exe", f.fake(t, 0)}, {"two", "two_exit0.exe", f.fake(t, 0)}}, `
   - id: one
@@ -522,6 +526,7 @@ func TestWineLegacyTamperedRefused(t *testing.T) {
 // Where the code page cannot read bytes one for one, hashes cannot be
 // checked: the executor refuses, loudly, and says what to do instead.
 func TestWineLegacyCannotHashRefused(t *testing.T) {
+	t.Parallel()
 	f := getFixture(t)
 	bundle := f.build(t, []artifact{{"one", "one_exit0.exe", f.fake(t, 0)}}, `
   - id: one
@@ -609,6 +614,7 @@ func flipByte(t *testing.T, name string) {
 // wait, as runner.exe retries it. The runner's fake installer counts its
 // runs: it answers 1618 once, then 0.
 func TestWineLegacyRetry(t *testing.T) {
+	t.Parallel()
 	f := getFixture(t)
 	busy, err := os.ReadFile(f.w.GoBuild(t, "fixstick/internal/winetest/fixtures/fakeinstaller", "amd64", "-s -w"))
 	if err != nil {
@@ -637,6 +643,7 @@ func TestWineLegacyRetry(t *testing.T) {
 // the private folder is %ProgramData%\fixstick, as runner.exe's (Windows
 // names it: SHGetFolderPath, CSIDL_COMMON_APPDATA).
 func TestWineLegacyWin81(t *testing.T) {
+	t.Parallel()
 	f := getFixture(t)
 	bundle := f.build(t, []artifact{{"one", "one_exit0.exe", f.fake(t, 0)}}, `
   - id: one
@@ -673,6 +680,7 @@ func TestWineLegacyWin81(t *testing.T) {
 // with the runner's words. The runner's fake installer hangs when its
 // name says so.
 func TestWineLegacyTimeoutStops(t *testing.T) {
+	t.Parallel()
 	f := getFixture(t)
 	hang, err := os.ReadFile(f.w.GoBuild(t, "fixstick/internal/winetest/fixtures/fakeinstaller", "amd64", "-s -w"))
 	if err != nil {
@@ -714,6 +722,7 @@ func TestWineLegacyTimeoutStops(t *testing.T) {
 // `reboot: after` restarts even on exit code 0, and 1641 (the installer
 // restarts the computer itself) is resumed from like 3010.
 func TestWineLegacyRebootAfterAndInitiated(t *testing.T) {
+	t.Parallel()
 	f := getFixture(t)
 	bundle := f.build(t, []artifact{
 		{"a", "a_exit0.exe", f.fake(t, 0)}, {"b", "b_exit1641.exe", f.fake(t, 1641)}, {"c", "c_exit0.exe", f.fake(t, 0)},
@@ -766,6 +775,7 @@ func TestWineLegacyRebootAfterAndInitiated(t *testing.T) {
 // planted in the private copy, is deleted before anything runs, and the
 // report says so.
 func TestWineLegacyPrivateFolderCleaned(t *testing.T) {
+	t.Parallel()
 	f := getFixture(t)
 	bundle := f.build(t, []artifact{{"one", "one_exit0.exe", f.fake(t, 0)}}, `
   - id: one
@@ -795,6 +805,7 @@ func TestWineLegacyPrivateFolderCleaned(t *testing.T) {
 // script (which RunOnce would start after a restart) or helper is refused
 // and nothing runs.
 func TestWineLegacyOwnFilesChecked(t *testing.T) {
+	t.Parallel()
 	f := getFixture(t)
 	for _, name := range []string{"fixstick.js", "fixhelp.exe"} {
 		t.Run(name, func(t *testing.T) {
@@ -834,6 +845,7 @@ func TestWineLegacyOwnFilesChecked(t *testing.T) {
 // answers only administrators; XP's Power Users may write HKLM\SOFTWARE),
 // and removes only what it wrote.
 func TestWineLegacyAdminCheck(t *testing.T) {
+	t.Parallel()
 	f := getFixture(t)
 	bundle := f.build(t, []artifact{{"one", "one_exit0.exe", f.fake(t, 0)}}, `
   - id: one
@@ -871,6 +883,7 @@ func TestWineLegacyAdminCheck(t *testing.T) {
 // run too (internal/winetest.Scenarios), on the XP prefix: requires, goal,
 // a probing step, finish_if_goal_met and /force behave the same in both.
 func TestWineLegacyScenarios(t *testing.T) {
+	t.Parallel()
 	f := getFixture(t)
 	for _, sc := range winetest.Scenarios {
 		t.Run(sc.Name, func(t *testing.T) {
