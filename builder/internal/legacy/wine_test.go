@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -708,11 +709,16 @@ func TestWineLegacyTimeoutStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{" step stuck running for 0s of 3s\r\n", " step stuck running for 2s of 3s\r\n",
+	for _, want := range []string{" step stuck running for 0s of 3s\r\n",
 		" the timeout passed: the program and every process it started were stopped\r\n"} {
 		if !strings.Contains(string(log), want) {
 			t.Errorf("legacy.log lacks %q:\n%s", want, log)
 		}
+	}
+	// A later beat, whichever second a loaded machine wakes the helper in:
+	// the heartbeat promises a line per interval, not the exact second.
+	if !regexp.MustCompile(` step stuck running for [1-9]s of 3s\r\n`).Match(log) {
+		t.Errorf("legacy.log has no heartbeat after the first:\n%s", log)
 	}
 	if n, ok := m.RegQuery(`HKLM\SOFTWARE\FixstickTest\stuck_hang`, "Runs", 64); !ok || n != "0x1" {
 		t.Errorf("the stuck installer ran %q times, want once", n)
